@@ -1,0 +1,132 @@
+"""One training epoch of a 784-512-256-10 ReLU network: nnlab.np_nn against plain PyTorch.
+
+Softmax cross-entropy, minibatch SGD (lr 0.01), batch 128, on MNIST-shaped random float32 data.
+Every contender does the same work: PyTorch computes no gradient for the input batch, and neither
+does ``nnlab.np_nn.fit`` (the first Linear layer skips dx). Contenders run interleaved, best of
+``--repeats``, and the report gives samples per second and ratios.
+
+    python benchmarks/bench_mlp.py                 # 20,000 samples, 3 repeats
+    python benchmarks/bench_mlp.py --samples 5000 --repeats 1   # the quick CI report
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import best_of, machine, table  # noqa: E402
+
+from nnlab import np_nn as nn  # noqa: E402
+
+SIZES = (784, 512, 256, 10)
+
+
+def numpy_net(dtype) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Linear(784, 512, init="he", rng=0, dtype=dtype), nn.ReLU(),
+        nn.Linear(512, 256, init="he", rng=1, dtype=dtype), nn.ReLU(),
+        nn.Linear(256, 10, init="he", rng=2, dtype=dtype),
+    )  # fmt: skip
+
+
+def numpy_epoch(X, y, batch, dtype):
+    def run():
+        net = numpy_net(dtype)
+        nn.fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.01), X.astype(dtype, copy=False), y,
+               epochs=1, batch_size=batch, rng=0, progress=False)
+    return run
+
+
+def per_example_epoch(X, y, batch):
+    """Nielsen's network.py style: backprop one example at a time, sum the gradients, then step."""
+
+    def run():
+        net = numpy_net(np.float32)
+        loss, opt = nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.01)
+        total = {k: np.zeros_like(v) for k, v in net.grads.items()}
+        for start in range(0, len(X), batch):
+            for t in total.values():
+                t.fill(0)
+            xb, yb = X[start : start + batch], y[start : start + batch]
+            for i in range(len(xb)):
+                loss(net(xb[i : i + 1]), yb[i : i + 1])
+                net.backward(loss.backward(), input_grad=False)
+                for k, g in net.grads.items():
+                    total[k] += g
+            grads = net.grads
+            for k, t in total.items():
+                np.divide(t, len(xb), out=grads[k])
+            opt.step()
+    return run
+
+
+def torch_epoch(X, y, batch):
+    import torch
+
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run():
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 256), torch.nn.ReLU(),
+            torch.nn.Linear(256, 10),
+        )  # fmt: skip
+        opt, loss_fn = torch.optim.SGD(net.parameters(), lr=0.01), torch.nn.CrossEntropyLoss()
+        perm = torch.from_numpy(np.random.default_rng(0).permutation(len(X)))
+        for start in range(0, len(X), batch):
+            idx = perm[start : start + batch]
+            opt.zero_grad()
+            loss = loss_fn(net(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--samples", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--per-example-samples", type=int, default=2_000,
+                        help="the per-example loop is slow: it runs on this many samples")
+    parser.add_argument("--no-torch", action="store_true")
+    args = parser.parse_args(argv)
+
+    rng = np.random.default_rng(0)
+    X = rng.random((args.samples, 784), dtype=np.float32)
+    y = rng.integers(0, 10, args.samples).astype(np.int64)
+    n_slow = min(args.per_example_samples, args.samples)
+    fns = {
+        "nnlab.np_nn float32 (fit)": numpy_epoch(X, y, args.batch, np.float32),
+        "nnlab.np_nn float64 (fit)": numpy_epoch(X, y, args.batch, np.float64),
+        "per-example loop float32": per_example_epoch(X[:n_slow], y[:n_slow], args.batch),
+    }
+    if not args.no_torch:
+        try:
+            fns["plain PyTorch (torch.nn + torch.optim)"] = torch_epoch(X, y, args.batch)
+        except ImportError:
+            print("PyTorch not installed: comparing the NumPy paths only")
+    seconds = best_of(fns, args.repeats)
+    counts = {name: (n_slow if name.startswith("per-example") else args.samples) for name in fns}
+    rate = {name: counts[name] / seconds[name] for name in fns}
+
+    print(f"\nOne epoch, 784-512-256-10 ReLU, batch {args.batch}, {args.samples:,} samples; best of "
+          f"{args.repeats}; {machine()}\n")
+    print(table([(n, f"{counts[n]:,}", f"{seconds[n]:.3f}", f"{rate[n]:,.0f}") for n in fns],
+                ("contender", "samples", "seconds", "samples/s")))
+    np32 = rate["nnlab.np_nn float32 (fit)"]
+    print()
+    torch_name = "plain PyTorch (torch.nn + torch.optim)"
+    if torch_name in rate:
+        print(f"np_nn float32 / PyTorch: {np32 / rate[torch_name]:.2f}x the samples per second (target >= 1.2)")
+    print(f"float64 is {np32 / rate['nnlab.np_nn float64 (fit)']:.2f}x slower than float32 (target <= 2.5)")
+    print(f"vectorised is {np32 / rate['per-example loop float32']:.1f}x faster than the per-example loop")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

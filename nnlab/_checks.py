@@ -1,0 +1,121 @@
+"""Input checks shared by every nnlab module.
+
+Every user-facing mistake (a wrong shape, NaN in the input, a label out of range) ends in one
+sentence that names the module, what it expected, what it received, and a hint. All of them are
+raised as ``ValueError`` from here, so the wording stays the same across the library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["check_array", "check_finite", "check_labels", "fail", "format_shape"]
+
+
+def format_shape(shape: Sequence[int | str | None]) -> str:
+    """Write a shape the way the book does: ``(N, 784)``; ``None`` entries print as their name."""
+    parts = [str(s) for s in shape]
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def fail(owner: str, message: str, hint: str | None = None) -> ValueError:
+    """Build (not raise) the ValueError every check uses: ``"<owner> <message>. <hint>"``."""
+    text = f"{owner} {message}"
+    if hint:
+        text += f" {hint}"
+    return ValueError(text)
+
+
+def check_array(
+    x: object,
+    *,
+    owner: str,
+    name: str = "x",
+    shape: Sequence[int | str | None] | None = None,
+    dtype: np.dtype | type | None = None,
+    hint: str | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    r"""Return ``x`` as an ndarray whose shape matches ``shape``, or raise one clear ``ValueError``.
+
+    ``shape`` lists the expected sizes; a string entry (``"N"``) matches any size and is printed by
+    name, an integer must match exactly. ``dtype`` casts (no copy when it already matches); integer
+    and boolean input is cast to float32 when ``dtype`` is None.
+
+    Example:
+        >>> check_array(np.zeros((32, 28, 28)), owner="Linear", shape=("N", 784),
+        ...             hint="Did you forget Flatten?")
+        Traceback (most recent call last):
+        ValueError: Linear expected x of shape (N, 784); got (32, 28, 28). Did you forget Flatten?
+    """
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        raise fail(owner, f"expected {name} as an array of numbers; got {type(x).__name__} ({exc})") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise fail(owner, f"expected {name} as an array of numbers; got dtype {arr.dtype}", hint)
+    if shape is not None:
+        ok = arr.ndim == len(shape) and all(
+            isinstance(want, str) or want is None or want == got for want, got in zip(shape, arr.shape)
+        )
+        if not ok:
+            raise fail(
+                owner,
+                f"expected {name} of shape {format_shape([s if s is not None else '?' for s in shape])};"
+                f" got {format_shape(arr.shape)}.",
+                hint,
+            )
+    if dtype is not None:
+        arr = arr.astype(dtype, copy=False)
+    elif not np.issubdtype(arr.dtype, np.floating):
+        arr = arr.astype(np.float32)
+    if finite:
+        check_finite(arr, owner=owner, name=name)
+    return arr
+
+
+def check_finite(arr: np.ndarray, *, owner: str, name: str = "x") -> None:
+    """Raise a sentence when ``arr`` holds NaN or infinity, naming how many and where the first is."""
+    if np.isfinite(arr.sum()):  # one fast pass; the sum is finite when every entry is (or overflow)
+        return
+    bad = ~np.isfinite(arr)
+    if not bad.any():  # the sum overflowed on large but finite values
+        return
+    first = tuple(int(i) for i in np.argwhere(bad)[0])
+    kinds = []
+    if np.isnan(arr).any():
+        kinds.append("NaN")
+    if np.isinf(arr).any():
+        kinds.append("infinity")
+    raise fail(
+        owner,
+        f"expected finite values in {name}; got {int(bad.sum())} {' and '.join(kinds)} entries"
+        f" (the first at index {first}).",
+        "Check the data for missing values, or lower the learning rate if training diverged.",
+    )
+
+
+def check_labels(y: object, n_classes: int, *, owner: str, n: int | None = None, name: str = "target") -> np.ndarray:
+    """Return integer class labels of shape (N,), each in ``0 .. n_classes-1``, or raise a sentence."""
+    arr = np.asarray(y)
+    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
+        want = format_shape(("N" if n is None else n,))
+        raise fail(owner, f"expected {name} class labels of shape {want}; got {format_shape(arr.shape)}.")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not (np.issubdtype(arr.dtype, np.floating) and np.all(np.mod(arr, 1) == 0)):
+            raise fail(
+                owner,
+                f"expected integer class labels in {name}; got dtype {arr.dtype}.",
+                "Pass labels like [3, 0, 7], or one-hot rows of shape (N, C).",
+            )
+        arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
+        bad = arr[(arr < 0) | (arr >= n_classes)][0]
+        raise fail(
+            owner,
+            f"expected class labels in 0..{n_classes - 1} for {n_classes} classes; got {int(bad)}.",
+            "Does the last layer have one output per class?",
+        )
+    return arr.astype(np.int64, copy=False)

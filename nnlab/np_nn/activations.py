@@ -1,0 +1,200 @@
+"""Activation functions as modules, each with its hand-written derivative beside its forward."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._checks import fail
+from . import functional as F
+from .module import Module
+
+__all__ = ["LeakyReLU", "PReLU", "ReLU", "Sigmoid", "Sign", "Softmax", "Step", "Tanh"]
+
+
+class _Elementwise(Module):
+    """An activation applied to each entry: forward keeps what backward needs under ``self._keep``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._keep: np.ndarray | None = None
+
+    def _dout(self, dout: np.ndarray) -> np.ndarray:
+        keep = self._keep
+        return self._cached(keep, dout, () if keep is None else keep.shape)
+
+
+class Step(_Elementwise):
+    r"""Rosenblatt's threshold unit: $\mathrm{out} = 1$ if $z > 0$ else $0$.
+
+    Its derivative is 0 wherever it exists (and undefined at 0), so backward returns zeros: no
+    gradient reaches the weights, which is why the perceptron has its own learning rule.
+
+    Shapes: z (N, ...) -> out of the same shape. Chapter: 1, the perceptron.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = self._input(z)
+        self._keep = z
+        return F.step(z)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        return np.zeros_like(self._dout(dout), dtype=self._keep.dtype)
+
+
+class Sign(Step):
+    r"""The perceptron's sign output: $+1$ if $z > 0$ else $-1$; derivative 0 like ``Step``.
+
+    Chapter: 1, the perceptron.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = self._input(z)
+        self._keep = z
+        return F.sign(z)
+
+
+class Sigmoid(_Elementwise):
+    r"""The logistic function.
+
+    $$\sigma(z) = \frac{1}{1 + e^{-z}},\qquad \frac{\partial L}{\partial z} = \mathrm{dout}\cdot\sigma(z)(1-\sigma(z))$$
+
+    Shapes: z (N, ...) -> out of the same shape. Chapter: 4, saturation and cross-entropy.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        out = F.sigmoid(self._input(z))
+        self._keep = out
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        s = self._keep
+        return dout * s * (1.0 - s)
+
+
+class Tanh(_Elementwise):
+    r"""$\tanh(z)$, with $\frac{\partial L}{\partial z} = \mathrm{dout}\cdot(1 - \tanh^2 z)$.
+
+    Shapes: z (N, ...) -> out of the same shape. Chapter: 4, saturation and cross-entropy.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        out = np.tanh(self._input(z))
+        self._keep = out
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        t = self._keep
+        return dout * (1.0 - t * t)
+
+
+class ReLU(_Elementwise):
+    r"""$\max(0, z)$, with $\frac{\partial L}{\partial z} = \mathrm{dout}\cdot[z > 0]$.
+
+    Shapes: z (N, ...) -> out of the same shape. Chapter: 4, saturation and cross-entropy.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        out = np.maximum(self._input(z), 0)
+        self._keep = out
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        return dout * (self._keep > 0)
+
+
+class LeakyReLU(_Elementwise):
+    r"""$z$ for $z > 0$, else $\alpha z$: a small slope keeps "dead" units learning.
+
+    $$\frac{\partial L}{\partial z} = \mathrm{dout}\cdot(1 \text{ if } z > 0 \text{ else } \alpha)$$
+
+    Shapes: z (N, ...) -> out of the same shape. Chapter: 4, saturation and cross-entropy.
+    """
+
+    def __init__(self, negative_slope: float = 0.01) -> None:
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = self._input(z)
+        self._keep = z
+        return np.where(z > 0, z, z * self.negative_slope)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        return np.where(self._keep > 0, dout, dout * self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class PReLU(_Elementwise):
+    r"""Leaky ReLU whose negative slope $a$ is learnt: one value, or one per channel (axis 1).
+
+    $$\mathrm{out} = z \text{ if } z > 0 \text{ else } a z,\qquad
+      \frac{\partial L}{\partial a} = \textstyle\sum_{z \le 0} \mathrm{dout}\cdot z$$
+
+    Shapes: z (N, C, ...) -> out of the same shape; a (num_parameters,). Chapter: 4.
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, *, dtype: np.dtype | type = np.float32):
+        super().__init__()
+        if not isinstance(num_parameters, (int, np.integer)) or num_parameters < 1:
+            raise fail("PReLU", f"expected num_parameters to be a positive integer; got {num_parameters!r}.")
+        self.num_parameters = int(num_parameters)
+        self._add_param("a", np.full((self.num_parameters,), init, dtype=dtype))
+
+    def _slope(self, z: np.ndarray) -> np.ndarray:
+        a = self.params["a"]
+        if self.num_parameters == 1:
+            return a.reshape((1,) * z.ndim) if z.ndim else a[0]
+        if z.ndim < 2 or z.shape[1] != self.num_parameters:
+            raise fail(
+                "PReLU",
+                f"expected x with {self.num_parameters} channels on axis 1; got shape {z.shape}.",
+                "Use PReLU() for one shared slope.",
+            )
+        return a.reshape((1, -1) + (1,) * (z.ndim - 2))
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = self._input(z)
+        self._keep = z
+        return np.where(z > 0, z, z * self._slope(z))
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        z = self._keep
+        neg = z <= 0
+        dz_neg = np.where(neg, dout * z, 0)
+        if self.num_parameters == 1:
+            self.grads["a"][0] = dz_neg.sum()
+        else:
+            self.grads["a"][...] = dz_neg.sum(axis=tuple(i for i in range(z.ndim) if i != 1))
+        return np.where(neg, dout * self._slope(z), dout)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class Softmax(_Elementwise):
+    r"""Turn each row of scores into probabilities that sum to 1.
+
+    $$s_j = \frac{e^{z_j}}{\sum_k e^{z_k}},\qquad
+      \frac{\partial L}{\partial z} = s \odot \left(\mathrm{dout} - \textstyle\sum_k \mathrm{dout}_k s_k\right)$$
+
+    Shapes: z (N, C) -> out (N, C). For training, ``CrossEntropyLoss`` on the logits is faster and
+    more stable than Softmax followed by a log. Chapter: 4, saturation and cross-entropy.
+    """
+
+    def forward(self, z: np.ndarray) -> np.ndarray:
+        z = self._input(z, shape=("N", "C"), hint="Softmax normalises each row of a 2-D batch of scores.")
+        out = F.softmax(z, axis=1)
+        self._keep = out
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        dout = self._dout(dout)
+        s = self._keep
+        return s * (dout - (dout * s).sum(axis=1, keepdims=True))

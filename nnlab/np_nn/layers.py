@@ -1,0 +1,165 @@
+"""Layers with parameters or shape changes: ``Linear``, ``Dropout``, ``Flatten``."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._checks import fail
+from . import init as _init
+from .module import Module
+
+__all__ = ["Dropout", "Flatten", "Linear"]
+
+
+class Linear(Module):
+    r"""A fully connected layer: every output is a weighted sum of every input plus a bias.
+
+    $$\mathrm{out} = x W^\top + b$$
+    $$\frac{\partial L}{\partial W} = \mathrm{dout}^\top x,\quad
+      \frac{\partial L}{\partial b} = \textstyle\sum_n \mathrm{dout}_n,\quad
+      \frac{\partial L}{\partial x} = \mathrm{dout}\, W$$
+
+    Shapes: x (N, D_in) -> out (N, D_out); W (D_out, D_in), b (D_out,), as in PyTorch.
+
+    Args:
+        in_features: D_in.
+        out_features: D_out.
+        init: weight initialiser, a name from ``nnlab.np_nn.init.INITIALISERS`` (default
+            ``"scaled_normal"``, the seeds' N(0, 1/D_in)) or a callable ``f(shape, rng, dtype=)``.
+        bias_init: initialiser of the bias (default zeros; ``init.constant(0.01)`` for ReLU).
+        rng: a ``numpy.random.Generator`` (or int seed) for the initial weights.
+        dtype: float32 (default, as in PyTorch) or float64.
+
+    Example:
+        >>> layer = Linear(784, 10, rng=np.random.default_rng(0))
+        >>> layer(np.zeros((32, 784))).shape
+        (32, 10)
+
+    Chapter: 3, backpropagation.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        init: str | _init.Initialiser = "scaled_normal",
+        bias_init: str | _init.Initialiser = "zeros",
+        rng: np.random.Generator | int | None = None,
+        dtype: np.dtype | type = np.float32,
+    ) -> None:
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise fail("Linear", f"expected {name} to be a positive integer; got {value!r}.")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.init_name = getattr(init, "__name__", init)
+        rng = _init._rng(rng)
+        self._add_param("W", _init.get(init, owner="Linear")((out_features, in_features), rng, dtype=dtype))
+        self._add_param("b", _init.get(bias_init, owner="Linear")((out_features,), rng, dtype=dtype))
+        self._x: np.ndarray | None = None
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.params["W"]
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.params["b"]
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x, shape=("N", self.in_features), hint=self._hint(np.shape(x)))
+        self._x = x
+        out = x @ self.W.T
+        out += self.b
+        return out
+
+    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+        x = self._x
+        dout = self._cached(x, dout, (0 if x is None else x.shape[0], self.out_features))
+        np.matmul(dout.T, x, out=self.grads["W"])
+        np.sum(dout, axis=0, out=self.grads["b"])
+        return dout @ self.W if input_grad else None
+
+    def _hint(self, shape: tuple[int, ...]) -> str | None:
+        if len(shape) > 2 and math.prod(shape[1:]) == self.in_features:
+            return "Did you forget Flatten?"
+        if len(shape) == 1:
+            return "A single example needs a batch axis: use x.reshape(1, -1)."
+        if len(shape) == 2:
+            return f"The previous layer gives {shape[1]} features; make in_features match."
+        return None
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class Dropout(Module):
+    r"""Inverted dropout: during training each input is zeroed with probability p, survivors scaled by 1/(1-p).
+
+    $$\mathrm{out} = x \odot m / (1-p),\quad m_i \sim \mathrm{Bernoulli}(1-p);\qquad
+      \frac{\partial L}{\partial x} = \mathrm{dout} \odot m / (1-p)$$
+
+    In ``eval()`` mode it is the identity. The seeds' form keeps survivors unscaled in training and
+    multiplies the weights by (1-p) at test time (``inverted=False`` here scales the activations
+    at test time, which is the same thing); the two are one network with weights rescaled by (1-p),
+    which the tests check output for output.
+
+    Shapes: x (N, ...) -> out of the same shape.
+
+    Chapter: 6, dropout and regularisation.
+    """
+
+    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None, *, inverted: bool = True):
+        super().__init__()
+        if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+            raise fail("Dropout", f"expected p, the probability of dropping a unit, in [0, 1); got {p!r}.")
+        self.p = float(p)
+        self.inverted = bool(inverted)
+        self.rng = _init._rng(rng)
+        self._mask: np.ndarray | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        if not self.training or self.p == 0.0:
+            self._mask = None
+            return x * (1.0 - self.p) if (not self.training and not self.inverted) else x
+        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.p
+        scale = 1.0 / (1.0 - self.p) if self.inverted else 1.0
+        self._mask = keep * np.asarray(scale, dtype=x.dtype)
+        return x * self._mask
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self._mask is None:  # eval mode or p == 0: the identity (or a constant scale)
+            scale = (1.0 - self.p) if (not self.training and not self.inverted) else 1.0
+            return np.asarray(dout) * scale
+        return self._cached(self._mask, dout, self._mask.shape) * self._mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}" + ("" if self.inverted else ", inverted=False")
+
+
+class Flatten(Module):
+    r"""Flatten every axis but the batch axis: (N, C, H, W) -> (N, C·H·W). Backward reshapes back.
+
+    Chapter: 9, a first MNIST network.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shape: tuple[int, ...] | None = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        x = self._input(x)
+        if x.ndim < 2:
+            raise fail("Flatten", f"expected x of shape (N, ...) with a batch axis; got {x.shape}.")
+        self._shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        shape = self._shape
+        n = 0 if shape is None else shape[0]
+        dout = self._cached(shape, dout, (n, math.prod(shape[1:]) if shape else 0))
+        return dout.reshape(shape)
