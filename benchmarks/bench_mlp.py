@@ -18,9 +18,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import best_of, machine, table  # noqa: E402
+from _common import best_of, machine, table
 
-from nnlab import np_nn as nn  # noqa: E402
+from nnlab import np_nn as nn
 
 SIZES = (784, 512, 256, 10)
 
@@ -36,8 +36,18 @@ def numpy_net(dtype) -> nn.Sequential:
 def numpy_epoch(X, y, batch, dtype):
     def run():
         net = numpy_net(dtype)
-        nn.fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.01), X.astype(dtype, copy=False), y,
-               epochs=1, batch_size=batch, rng=0, progress=False)
+        nn.fit(
+            net,
+            nn.CrossEntropyLoss(),
+            nn.optim.SGD(net, lr=0.01),
+            X.astype(dtype, copy=False),
+            y,
+            epochs=1,
+            batch_size=batch,
+            rng=0,
+            progress=False,
+        )
+
     return run
 
 
@@ -61,6 +71,7 @@ def per_example_epoch(X, y, batch):
             for k, t in total.items():
                 np.divide(t, len(xb), out=grads[k])
             opt.step()
+
     return run
 
 
@@ -83,6 +94,7 @@ def torch_epoch(X, y, batch):
             loss = loss_fn(net(Xt[idx]), yt[idx])
             loss.backward()
             opt.step()
+
     return run
 
 
@@ -91,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--per-example-samples", type=int, default=2_000,
-                        help="the per-example loop is slow: it runs on this many samples")
+    parser.add_argument(
+        "--per-example-samples",
+        type=int,
+        default=2_000,
+        help="the per-example loop is slow: it runs on this many samples",
+    )
     parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args(argv)
 
@@ -114,15 +130,23 @@ def main(argv: list[str] | None = None) -> int:
     counts = {name: (n_slow if name.startswith("per-example") else args.samples) for name in fns}
     rate = {name: counts[name] / seconds[name] for name in fns}
 
-    print(f"\nOne epoch, 784-512-256-10 ReLU, batch {args.batch}, {args.samples:,} samples; best of "
-          f"{args.repeats}; {machine()}\n")
-    print(table([(n, f"{counts[n]:,}", f"{seconds[n]:.3f}", f"{rate[n]:,.0f}") for n in fns],
-                ("contender", "samples", "seconds", "samples/s")))
+    print(
+        f"\nOne epoch, 784-512-256-10 ReLU, batch {args.batch}, {args.samples:,} samples; best of "
+        f"{args.repeats}; {machine()}\n"
+    )
+    print(
+        table(
+            [(n, f"{counts[n]:,}", f"{seconds[n]:.3f}", f"{rate[n]:,.0f}") for n in fns],
+            ("contender", "samples", "seconds", "samples/s"),
+        )
+    )
     np32 = rate["nnlab.np_nn float32 (fit)"]
     print()
     torch_name = "plain PyTorch (torch.nn + torch.optim)"
     if torch_name in rate:
-        print(f"np_nn float32 / PyTorch: {np32 / rate[torch_name]:.2f}x the samples per second (target >= 1.2)")
+        print(
+            f"np_nn float32 / PyTorch: {np32 / rate[torch_name]:.2f}x the samples per second (target >= 1.2)"
+        )
     print(f"float64 is {np32 / rate['nnlab.np_nn float64 (fit)']:.2f}x slower than float32 (target <= 2.5)")
     print(f"vectorised is {np32 / rate['per-example loop float32']:.1f}x faster than the per-example loop")
     return 0

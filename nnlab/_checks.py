@@ -97,7 +97,9 @@ def check_finite(arr: np.ndarray, *, owner: str, name: str = "x") -> None:
     )
 
 
-def check_labels(y: object, n_classes: int, *, owner: str, n: int | None = None, name: str = "target") -> np.ndarray:
+def check_labels(
+    y: object, n_classes: int, *, owner: str, n: int | None = None, name: str = "target"
+) -> np.ndarray:
     """Return integer class labels of shape (N,), each in ``0 .. n_classes-1``, or raise a sentence."""
     arr = np.asarray(y)
     if arr.ndim != 1 or (n is not None and arr.shape[0] != n):

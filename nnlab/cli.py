@@ -86,17 +86,24 @@ def lab(directory: Path, *, port: int | None, check: bool, open_browser: bool, t
     try:
         while not _answers(f"{base}/api/status?token={token}"):
             if proc.poll() is not None:
-                print(f"nnlab lab: JupyterLab exited with code {proc.returncode} before it answered.", file=sys.stderr)
+                print(
+                    f"nnlab lab: JupyterLab exited with code {proc.returncode} before it answered.",
+                    file=sys.stderr,
+                )
                 return 1
             if time.monotonic() - start > timeout:
-                print(f"nnlab lab: JupyterLab did not answer on {base} within {timeout:.0f} s.", file=sys.stderr)
+                print(
+                    f"nnlab lab: JupyterLab did not answer on {base} within {timeout:.0f} s.", file=sys.stderr
+                )
                 return 1
             time.sleep(0.25)
         waited = time.monotonic() - start
         if check:
             page_ok = _answers(url, timeout=10)
-            print(f"nnlab lab --check: JupyterLab answered on {base} after {waited:.1f} s"
-                  f" (book: {directory}; /lab page {'served' if page_ok else 'NOT served'}); stopping it.")
+            print(
+                f"nnlab lab --check: JupyterLab answered on {base} after {waited:.1f} s"
+                f" (book: {directory}; /lab page {'served' if page_ok else 'NOT served'}); stopping it."
+            )
             return 0 if page_ok else 1
         print(f"\nThe nnlab book is open at:\n\n    {url}\n\nPress Ctrl-C to stop the server.\n", flush=True)
         return proc.wait()
@@ -125,14 +132,19 @@ def info() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="nnlab", description="nnlab: an interactive textbook on neural networks.")
+    parser = argparse.ArgumentParser(
+        prog="nnlab", description="nnlab: an interactive textbook on neural networks."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_lab = sub.add_parser("lab", help="open the book in JupyterLab")
     p_lab.add_argument("--dir", type=Path, default=None, help="the folder to open (default: the book)")
     p_lab.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     p_lab.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
-    p_lab.add_argument("--check", action="store_true",
-                       help="start the server, check it answers on 127.0.0.1, stop it (for CI)")
+    p_lab.add_argument(
+        "--check",
+        action="store_true",
+        help="start the server, check it answers on 127.0.0.1, stop it (for CI)",
+    )
     p_lab.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for the server")
     sub.add_parser("info", help="show versions and optional components")
     args = parser.parse_args(argv)
@@ -141,8 +153,13 @@ def main(argv: list[str] | None = None) -> int:
         if not directory.is_dir():
             parser.error(f"--dir {directory} is not a folder")
         os.environ.setdefault("NNLAB_BOOK", str(directory))
-        return lab(directory, port=args.port, check=args.check, open_browser=not args.no_browser,
-                   timeout=args.timeout)
+        return lab(
+            directory,
+            port=args.port,
+            check=args.check,
+            open_browser=not args.no_browser,
+            timeout=args.timeout,
+        )
     return info()
 
 

@@ -67,8 +67,11 @@ class GradCheckResult:
         if analytic is None:
             raise fail("check_module", f"got no gradient for {name} from backward.")
         if np.shape(analytic) != np.shape(numeric):
-            raise fail("check_module", f"expected the gradient for {name} to have shape {np.shape(numeric)};"
-                       f" backward gave {np.shape(analytic)}.")
+            raise fail(
+                "check_module",
+                f"expected the gradient for {name} to have shape {np.shape(numeric)};"
+                f" backward gave {np.shape(analytic)}.",
+            )
         err = relative_error(analytic, numeric)
         idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.size else ()
         self.errors[name] = float(err.max()) if err.size else 0.0

@@ -31,8 +31,12 @@ class History:
         return len(self.train_loss)
 
     def as_dict(self) -> dict[str, list[float]]:
-        return {"train_loss": self.train_loss, "train_acc": self.train_acc,
-                "val_loss": self.val_loss, "val_acc": self.val_acc}
+        return {
+            "train_loss": self.train_loss,
+            "train_acc": self.train_acc,
+            "val_loss": self.val_loss,
+            "val_acc": self.val_acc,
+        }
 
     def plot(self, ax=None, *, accuracy: bool = False):
         """Draw the loss curves (or accuracy with ``accuracy=True``) on a matplotlib Axes; returns it."""
@@ -44,7 +48,9 @@ class History:
         epochs = range(1, self.epochs + 1)
         ax.plot(epochs, getattr(self, f"train_{key}"), color="#0072B2", marker="o", ms=3, label="training")
         if getattr(self, f"val_{key}"):
-            ax.plot(epochs, getattr(self, f"val_{key}"), color="#D55E00", marker="s", ms=3, label="validation")
+            ax.plot(
+                epochs, getattr(self, f"val_{key}"), color="#D55E00", marker="s", ms=3, label="validation"
+            )
         if self.best_epoch is not None and self.val_loss:
             ax.axvline(self.best_epoch, color="0.5", ls="--", lw=1, label=f"best epoch ({self.best_epoch})")
         ax.set_xlabel("epoch")

@@ -21,8 +21,12 @@ def test_find_book_in_the_checkout(tmp_path):
 
 def test_lab_check_starts_answers_and_stops():
     pytest.importorskip("jupyterlab")
-    result = subprocess.run([sys.executable, "-m", "nnlab.cli", "lab", "--check", "--dir", str(ROOT / "book")],
-                            capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "nnlab.cli", "lab", "--check", "--dir", str(ROOT / "book")],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "JupyterLab answered on http://127.0.0.1:" in result.stdout
     assert "/lab page served" in result.stdout

@@ -200,7 +200,12 @@ def test_initialisation_numbers_of_the_seeds():
 
 @pytest.mark.parametrize(
     ("name", "std"),
-    [("normal", 1.0), ("scaled_normal", 1 / np.sqrt(400)), ("xavier", np.sqrt(2 / 500)), ("he", np.sqrt(2 / 400))],
+    [
+        ("normal", 1.0),
+        ("scaled_normal", 1 / np.sqrt(400)),
+        ("xavier", np.sqrt(2 / 500)),
+        ("he", np.sqrt(2 / 400)),
+    ],
 )
 def test_initialiser_spreads(name, std):
     w = nn.init.get(name)((100, 400), np.random.default_rng(0))
@@ -215,9 +220,20 @@ XOR_Y = np.array([[0], [1], [1], [0]], dtype=np.float32)
 
 
 def test_mlp_learns_xor():
-    net = nn.Sequential(nn.Linear(2, 8, init="xavier", rng=0), nn.Tanh(), nn.Linear(8, 1, init="xavier", rng=1))
-    history = nn.fit(net, nn.BCEWithLogitsLoss(), nn.optim.Adam(net, lr=0.05), XOR_X, XOR_Y,
-                     epochs=300, batch_size=4, rng=0, progress=False)
+    net = nn.Sequential(
+        nn.Linear(2, 8, init="xavier", rng=0), nn.Tanh(), nn.Linear(8, 1, init="xavier", rng=1)
+    )
+    history = nn.fit(
+        net,
+        nn.BCEWithLogitsLoss(),
+        nn.optim.Adam(net, lr=0.05),
+        XOR_X,
+        XOR_Y,
+        epochs=300,
+        batch_size=4,
+        rng=0,
+        progress=False,
+    )
     assert history.train_acc[-1] == 1.0
     np.testing.assert_array_equal((net(XOR_X) > 0).astype(np.float32), XOR_Y)
 
@@ -225,10 +241,23 @@ def test_mlp_learns_xor():
 def test_half_adder_with_a_2_3_2_sigmoid_network():
     X = XOR_X
     Y = np.array([[0, 0], [0, 1], [0, 1], [1, 0]], dtype=np.float32)  # (carry, sum)
-    net = nn.Sequential(nn.Linear(2, 3, init="normal", rng=2), nn.Sigmoid(), nn.Linear(3, 2, init="normal", rng=3),
-                        nn.Sigmoid())
-    nn.fit(net, nn.MSELoss(), nn.optim.SGD(net, lr=2.0, momentum=0.9), X, Y, epochs=2000, batch_size=4, rng=0,
-           progress=False)
+    net = nn.Sequential(
+        nn.Linear(2, 3, init="normal", rng=2),
+        nn.Sigmoid(),
+        nn.Linear(3, 2, init="normal", rng=3),
+        nn.Sigmoid(),
+    )
+    nn.fit(
+        net,
+        nn.MSELoss(),
+        nn.optim.SGD(net, lr=2.0, momentum=0.9),
+        X,
+        Y,
+        epochs=2000,
+        batch_size=4,
+        rng=0,
+        progress=False,
+    )
     np.testing.assert_array_equal(np.round(net(X)), Y)
 
 
@@ -334,8 +363,18 @@ def _blobs(n=200, seed=0):
 def test_fit_records_history_and_learns():
     X, y = _blobs()
     net = nn.Sequential(nn.Linear(2, 16, rng=0), nn.ReLU(), nn.Linear(16, 3, rng=1))
-    h = nn.fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.1), X, y, epochs=5, batch_size=16,
-               validation=_blobs(60, 1), rng=0, progress=False)
+    h = nn.fit(
+        net,
+        nn.CrossEntropyLoss(),
+        nn.optim.SGD(net, lr=0.1),
+        X,
+        y,
+        epochs=5,
+        batch_size=16,
+        validation=_blobs(60, 1),
+        rng=0,
+        progress=False,
+    )
     assert h.epochs == 5 and len(h.val_loss) == 5 and len(h.train_acc) == 5
     assert h.train_loss[-1] < h.train_loss[0]
     assert h.val_acc[-1] > 0.9
@@ -347,8 +386,11 @@ def test_fit_is_reproducible_from_its_seed():
     results = []
     for _ in range(2):
         net = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Tanh(), nn.Linear(8, 3, rng=1))
-        results.append(nn.fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.1), X, y, epochs=2,
-                              rng=5, progress=False).train_loss)
+        results.append(
+            nn.fit(
+                net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.1), X, y, epochs=2, rng=5, progress=False
+            ).train_loss
+        )
     assert results[0] == results[1]
 
 
@@ -357,8 +399,19 @@ def test_early_stopping_restores_the_best_weights():
     X_val, y_val = _blobs(100, 1)
     y_val = (y_val + 1) % 3  # validation labels that disagree: validation loss rises as training goes on
     net = nn.Sequential(nn.Linear(2, 16, rng=0), nn.ReLU(), nn.Linear(16, 3, rng=1))
-    h = nn.fit(net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.2), X, y, epochs=50, batch_size=10,
-               validation=(X_val, y_val), patience=3, rng=0, progress=False)
+    h = nn.fit(
+        net,
+        nn.CrossEntropyLoss(),
+        nn.optim.SGD(net, lr=0.2),
+        X,
+        y,
+        epochs=50,
+        batch_size=10,
+        validation=(X_val, y_val),
+        patience=3,
+        rng=0,
+        progress=False,
+    )
     assert h.stopped_early and h.epochs < 50
     assert h.best_epoch == int(np.argmin(h.val_loss)) + 1
     net.eval()
@@ -408,13 +461,18 @@ def test_dropout_forms_are_one_network_with_rescaled_weights(rng):
 
 # -- bad input gets a sentence -----------------------------------------------------------------
 def test_linear_wrong_shape_suggests_flatten():
-    with pytest.raises(ValueError, match=r"^Linear expected x of shape \(N, 784\); got \(32, 28, 28\)\. "
-                                         r"Did you forget Flatten\?$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^Linear expected x of shape \(N, 784\); got \(32, 28, 28\)\. "
+        r"Did you forget Flatten\?$",
+    ):
         nn.Linear(784, 10)(np.zeros((32, 28, 28)))
 
 
 def test_linear_wrong_features_and_single_example():
-    with pytest.raises(ValueError, match=r"expected x of shape \(N, 3\); got \(5, 4\)\. The previous layer gives 4"):
+    with pytest.raises(
+        ValueError, match=r"expected x of shape \(N, 3\); got \(5, 4\)\. The previous layer gives 4"
+    ):
         nn.Linear(3, 2)(np.zeros((5, 4)))
     with pytest.raises(ValueError, match=r"got \(3,\)\. A single example needs a batch axis"):
         nn.Linear(3, 2)(np.zeros(3))
@@ -424,14 +482,20 @@ def test_linear_wrong_features_and_single_example():
 def test_non_finite_input_is_named(bad, word):
     x = np.zeros((4, 3))
     x[2, 1] = bad
-    with pytest.raises(ValueError, match=rf"Linear expected finite values in x; got 1 {word} entries "
-                                         rf"\(the first at index \(2, 1\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"Linear expected finite values in x; got 1 {word} entries "
+        rf"\(the first at index \(2, 1\)\)",
+    ):
         nn.Linear(3, 2)(x)
 
 
 def test_labels_out_of_range():
-    with pytest.raises(ValueError, match=r"CrossEntropyLoss expected class labels in 0\.\.2 for 3 classes; "
-                                         r"got 3\. Does the last layer have one output per class\?"):
+    with pytest.raises(
+        ValueError,
+        match=r"CrossEntropyLoss expected class labels in 0\.\.2 for 3 classes; "
+        r"got 3\. Does the last layer have one output per class\?",
+    ):
         nn.CrossEntropyLoss()(np.zeros((2, 3)), np.array([0, 3]))
     with pytest.raises(ValueError, match=r"got -1"):
         nn.CrossEntropyLoss()(np.zeros((2, 3)), np.array([-1, 0]))
@@ -444,22 +508,39 @@ def test_other_mistakes_get_sentences():
         nn.Linear(3, 2).backward(np.zeros((1, 2)))
     with pytest.raises(ValueError, match=r"CrossEntropyLoss backward was called before the loss"):
         nn.CrossEntropyLoss().backward()
-    with pytest.raises(ValueError, match=r"BCELoss expected pred as probabilities in \[0, 1\]; got values from -1"):
+    with pytest.raises(
+        ValueError, match=r"BCELoss expected pred as probabilities in \[0, 1\]; got values from -1"
+    ):
         nn.BCELoss()(np.array([[-1.0]]), np.array([[1.0]]))
     with pytest.raises(ValueError, match=r"MSELoss expected target of shape \(4, 1\).*got \(4,\)\. Reshape"):
         nn.MSELoss()(np.zeros((4, 1)), np.zeros(4))
-    with pytest.raises(ValueError, match=r"Dropout expected p, the probability of dropping a unit, in \[0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"Dropout expected p, the probability of dropping a unit, in \[0, 1\)"
+    ):
         nn.Dropout(1.5)
     with pytest.raises(ValueError, match=r"Linear expected init to be one of 'normal'"):
         nn.Linear(2, 2, init="uniformish")
     with pytest.raises(ValueError, match=r"SGD got both momentum and friction"):
         nn.optim.SGD(nn.Linear(2, 2), lr=0.1, momentum=0.9, friction=0.1)
     with pytest.raises(ValueError, match=r"fit got patience but no validation set"):
-        nn.fit(nn.Linear(2, 2), nn.MSELoss(), nn.optim.SGD(nn.Linear(2, 2)), np.zeros((4, 2)), np.zeros((4, 2)),
-               epochs=1, patience=2)
+        nn.fit(
+            nn.Linear(2, 2),
+            nn.MSELoss(),
+            nn.optim.SGD(nn.Linear(2, 2)),
+            np.zeros((4, 2)),
+            np.zeros((4, 2)),
+            epochs=1,
+            patience=2,
+        )
     with pytest.raises(ValueError, match=r"fit expected training X and y with the same number of examples"):
-        nn.fit(nn.Linear(2, 2), nn.MSELoss(), nn.optim.SGD(nn.Linear(2, 2)), np.zeros((4, 2)), np.zeros((3, 2)),
-               epochs=1)
+        nn.fit(
+            nn.Linear(2, 2),
+            nn.MSELoss(),
+            nn.optim.SGD(nn.Linear(2, 2)),
+            np.zeros((4, 2)),
+            np.zeros((3, 2)),
+            epochs=1,
+        )
     with pytest.raises(ValueError, match=r"Sequential expected nnlab.np_nn modules; got type at position 1"):
         nn.Sequential(nn.Linear(2, 2), nn.ReLU)
     with pytest.raises(ValueError, match=r"Perceptron has no backward pass"):
@@ -469,6 +550,6 @@ def test_other_mistakes_get_sentences():
 def test_no_warning_leaks_from_a_training_run():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        X, y = _blobs(64)
+        X, _ = _blobs(64)
         net = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Sigmoid(), nn.Linear(8, 3, rng=1), nn.Softmax())
         net(X * 1e4)

@@ -37,7 +37,9 @@ help a little, $w_2 = 3$, and the invitation a bit more, $w_3 = 4$. The neuron g
 the weighted sum is above a threshold of 0:
 
 $$\text{output} = \begin{cases} 1 & \text{if } \sum_i w_i x_i > 0 \\ 0 & \text{otherwise.} \end{cases}$"""),
-    code(CHECK + """weights = np.array([-6.0, 3.0, 4.0])
+    code(
+        CHECK
+        + """weights = np.array([-6.0, 3.0, 4.0])
 questions = {
     "no exam, free drinks": [0, 1, 0],
     "exam tomorrow, but free drinks": [1, 1, 0],
@@ -45,11 +47,14 @@ questions = {
 }
 for question, x in questions.items():
     z = weights @ x
-    print(f"{question:<40} z = {z:+.0f}  ->  {'party' if z > 0 else 'stay home'}")"""),
+    print(f"{question:<40} z = {z:+.0f}  ->  {'party' if z > 0 else 'stay home'}")"""
+    ),
     md(r"""The same neuron, built from library parts: a `Perceptron` with the three weights, and
 equally a `Linear` layer followed by Rosenblatt's `Step`. Moving the threshold to the left-hand side
 and calling it the **bias** $b$ gives the form every later chapter uses: $\text{step}(W x + b)$."""),
-    code(CHECK + """neuron = nn.Perceptron(3)
+    code(
+        CHECK
+        + """neuron = nn.Perceptron(3)
 neuron.params["W"][:] = weights        # the threshold 0 is a bias of 0
 X = np.array(list(questions.values()))
 print("Perceptron:    ", neuron.predict(X))
@@ -57,7 +62,8 @@ print("Perceptron:    ", neuron.predict(X))
 layer = nn.Linear(3, 1)
 layer.params["W"][:] = [weights]
 layer.params["b"][:] = 0.0
-print("Linear + Step: ", nn.Step()(layer(X)).ravel())"""),
+print("Linear + Step: ", nn.Step()(layer(X)).ravel())"""
+    ),
     md(r"""## 1.2 Softer decisions: the sigmoid neuron
 
 A step jumps from 0 to 1, so a tiny change of a weight can flip the answer, or change nothing at all.
@@ -67,12 +73,15 @@ $(3, -2)$ on the input $x = (-1, 2)$ computes
 $$\hat y = \sigma(1 + 3\cdot(-1) - 2\cdot 2) = \sigma(-6) \approx 0.0025,$$
 
 a confident "no"."""),
-    code(CHECK + """sigmoid_neuron = nn.Linear(2, 1)
+    code(
+        CHECK
+        + """sigmoid_neuron = nn.Linear(2, 1)
 sigmoid_neuron.params["W"][:] = [[3.0, -2.0]]
 sigmoid_neuron.params["b"][:] = 1.0
 x = np.array([[-1.0, 2.0]])
 z = sigmoid_neuron(x)
-print(f"z = {z[0, 0]:.0f},  sigma(z) = {nn.Sigmoid()(z)[0, 0]:.4f}")"""),
+print(f"z = {z[0, 0]:.0f},  sigma(z) = {nn.Sigmoid()(z)[0, 0]:.4f}")"""
+    ),
     code("""z = np.linspace(-8, 8, 400)
 fig = Figure(figsize=(6, 3))
 ax = fig.add_subplot()
@@ -91,25 +100,31 @@ $y = \text{step}(W \cdot X + b)$, and on a mistake move the weights towards the 
 $$W \leftarrow W + \eta\,(Y - y)\,X, \qquad b \leftarrow b + \eta\,(Y - y).$$
 
 When the prediction is right, $Y - y = 0$ and nothing changes. Let us teach it the logic gates."""),
-    code(CHECK + """X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    code(
+        CHECK
+        + """X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 gates = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1]}
 for name, Y in gates.items():
     p = nn.Perceptron(2).fit(X, np.array(Y), epochs=50)
     print(f"{name}: converged after {p.epochs_run} epochs, W = {p.params['W']}, b = {p.params['b'][0]:+.0f},"
-          f" predictions {p.predict(X)}")"""),
+          f" predictions {p.predict(X)}")"""
+    ),
     md(r"""## 1.4 The limit: XOR
 
 XOR is 1 when exactly one input is 1. No straight line separates its two classes in the plane, so a
 single perceptron cannot represent it, and the rule cycles for ever. `fit` stops at its epoch limit
 and says so."""),
-    code(CHECK + """import warnings
+    code(
+        CHECK
+        + """import warnings
 
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     xor = nn.Perceptron(2).fit(X, np.array([0, 1, 1, 0]), epochs=20)
 print("converged:", xor.converged)
 print("mistakes per epoch:", xor.errors[:8], "...")
-print(caught[0].message)"""),
+print(caught[0].message)"""
+    ),
     code("""fig = Figure(figsize=(9, 3))
 for i, (name, Y) in enumerate({**gates, "XOR": [0, 1, 1, 0]}.items()):
     ax = fig.add_subplot(1, 3, i + 1)

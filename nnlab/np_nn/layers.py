@@ -112,7 +112,9 @@ class Dropout(Module):
     Chapter: 6, dropout and regularisation.
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None, *, inverted: bool = True):
+    def __init__(
+        self, p: float = 0.5, rng: np.random.Generator | int | None = None, *, inverted: bool = True
+    ):
         super().__init__()
         if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise fail("Dropout", f"expected p, the probability of dropping a unit, in [0, 1); got {p!r}.")

@@ -48,7 +48,9 @@ class Loss:
             hint = None
             if pred.ndim == 2 and target.ndim == 1 and pred.shape[0] == target.shape[0]:
                 hint = "Reshape the targets to a column with y.reshape(-1, 1)."
-            raise fail(name, f"expected target of shape {pred.shape} (the shape of pred); got {target.shape}.", hint)
+            raise fail(
+                name, f"expected target of shape {pred.shape} (the shape of pred); got {target.shape}.", hint
+            )
         return pred, target
 
     def __repr__(self) -> str:
@@ -149,8 +151,13 @@ class CrossEntropyLoss(Loss):
     """
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
-        z = check_array(pred, owner="CrossEntropyLoss", name="pred", shape=("N", "C"),
-                        hint="Pass the raw scores of the last Linear layer, one row per example.")
+        z = check_array(
+            pred,
+            owner="CrossEntropyLoss",
+            name="pred",
+            shape=("N", "C"),
+            hint="Pass the raw scores of the last Linear layer, one row per example.",
+        )
         n, c = z.shape
         t = np.asarray(target)
         logp = F.log_softmax(z, axis=1)
@@ -158,8 +165,14 @@ class CrossEntropyLoss(Loss):
             labels = check_labels(t, c, owner="CrossEntropyLoss", n=n)
             self._cache = (logp, labels)
             return float(-logp[np.arange(n), labels].mean()) if n else 0.0
-        y = check_array(t, owner="CrossEntropyLoss", name="target", shape=(n, c), dtype=z.dtype,
-                        hint="Targets are class labels of shape (N,) or one-hot rows of shape (N, C).")
+        y = check_array(
+            t,
+            owner="CrossEntropyLoss",
+            name="target",
+            shape=(n, c),
+            dtype=z.dtype,
+            hint="Targets are class labels of shape (N,) or one-hot rows of shape (N, C).",
+        )
         self._cache = (logp, y)
         return float(-(y * logp).sum() / max(n, 1))
 

@@ -28,8 +28,11 @@ class Optimizer:
     def __init__(self, model: Module, lr: float, *, weight_decay: float = 0.0, l1: float = 0.0) -> None:
         name = type(self).__name__
         if not hasattr(model, "params") or not hasattr(model, "grads"):
-            raise fail(name, f"expected a model with params and grads; got {type(model).__name__}.",
-                       "Pass the network itself: SGD(model, lr=0.1).")
+            raise fail(
+                name,
+                f"expected a model with params and grads; got {type(model).__name__}.",
+                "Pass the network itself: SGD(model, lr=0.1).",
+            )
         if not model.params:
             raise fail(name, "got a model with no parameters to optimise.")
         for label, value in (("lr", lr), ("weight_decay", weight_decay), ("l1", l1)):
@@ -113,8 +116,11 @@ class SGD(Optimizer):
         super().__init__(model, lr, weight_decay=weight_decay, l1=l1)
         if friction is not None:
             if momentum:
-                raise fail("SGD", "got both momentum and friction; they are two names for one setting.",
-                           "Use momentum=α, or friction=μ with α = 1 - μ.")
+                raise fail(
+                    "SGD",
+                    "got both momentum and friction; they are two names for one setting.",
+                    "Use momentum=α, or friction=μ with α = 1 - μ.",
+                )
             if not 0.0 <= friction <= 1.0:
                 raise fail("SGD", f"expected friction in [0, 1]; got {friction!r}.")
             momentum = 1.0 - friction
@@ -174,8 +180,9 @@ class RMSProp(Optimizer):
     (``alpha`` as in ``torch.optim.RMSprop``; Keras calls it ``rho``.)
     """
 
-    def __init__(self, model: Module, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
-                 **regularisers: float) -> None:
+    def __init__(
+        self, model: Module, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, **regularisers: float
+    ) -> None:
         super().__init__(model, lr, **regularisers)
         self.alpha, self.eps = float(alpha), float(eps)
 
@@ -203,8 +210,9 @@ class Adadelta(Optimizer):
     Zeiler's method is ``lr=1.0`` (the default, as in ``torch.optim.Adadelta``).
     """
 
-    def __init__(self, model: Module, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 **regularisers: float) -> None:
+    def __init__(
+        self, model: Module, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, **regularisers: float
+    ) -> None:
         super().__init__(model, lr, **regularisers)
         self.rho, self.eps = float(rho), float(eps)
 
@@ -230,8 +238,14 @@ class Adam(Optimizer):
       w \leftarrow w - \eta\,\frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}$$
     """
 
-    def __init__(self, model: Module, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, **regularisers: float) -> None:
+    def __init__(
+        self,
+        model: Module,
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        **regularisers: float,
+    ) -> None:
         super().__init__(model, lr, **regularisers)
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = float(eps)

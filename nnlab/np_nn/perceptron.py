@@ -55,7 +55,11 @@ class Perceptron(Module):
             raise fail("Perceptron", f"expected n_inputs to be a positive integer; got {n_inputs!r}.")
         self.n_inputs, self.output, self.lr = int(n_inputs), output, float(lr)
         # Rosenblatt started from zero weights; an rng draws small random ones instead.
-        W = np.zeros(n_inputs, dtype=dtype) if rng is None else np.random.default_rng(rng).normal(0, 0.1, n_inputs)
+        W = (
+            np.zeros(n_inputs, dtype=dtype)
+            if rng is None
+            else np.random.default_rng(rng).normal(0, 0.1, n_inputs)
+        )
         self._add_param("W", W.astype(dtype))
         self._add_param("b", np.zeros(1, dtype=dtype))
         self.converged: bool | None = None
@@ -82,9 +86,12 @@ class Perceptron(Module):
         Y = check_array(Y, owner="Perceptron", name="Y", shape=(X.shape[0],), dtype=X.dtype)
         allowed = (0.0, 1.0) if self.output == "step" else (-1.0, 1.0)
         if not np.isin(Y, allowed).all():
-            raise fail("Perceptron", f"expected targets in {set(allowed)} for output={self.output!r};"
-                       f" got {sorted(set(np.unique(Y).tolist()) - set(allowed))[:5]}.",
-                       "Use output='sign' for ±1 targets, 'step' for 0/1.")
+            raise fail(
+                "Perceptron",
+                f"expected targets in {set(allowed)} for output={self.output!r};"
+                f" got {sorted(set(np.unique(Y).tolist()) - set(allowed))[:5]}.",
+                "Use output='sign' for ±1 targets, 'step' for 0/1.",
+            )
         W, b = self.params["W"], self.params["b"]
         self.errors, self.converged = [], False
         for epoch in range(1, epochs + 1):

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._checks import check_array, fail
 from ..history import History
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .module import Module, Sequential
 from .optim import Optimizer
 
@@ -18,7 +18,12 @@ __all__ = ["History", "accuracy", "fit", "progress_enabled"]
 
 def progress_enabled(progress: bool) -> bool:
     """A bar is shown when ``progress`` is true and ``NNLAB_PROGRESS`` is not set to 0/false/off."""
-    return bool(progress) and os.environ.get("NNLAB_PROGRESS", "1").strip().lower() not in ("0", "false", "off", "no")
+    return bool(progress) and os.environ.get("NNLAB_PROGRESS", "1").strip().lower() not in (
+        "0",
+        "false",
+        "off",
+        "no",
+    )
 
 
 def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> float:
@@ -42,7 +47,9 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> 
     return float("nan")
 
 
-def _evaluate(model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, chunk: int = 2048) -> tuple[float, float]:
+def _evaluate(
+    model: Module, loss: Loss, X: np.ndarray, y: np.ndarray, chunk: int = 2048
+) -> tuple[float, float]:
     """Loss and accuracy over (X, y) in evaluation mode, in chunks so memory stays small."""
     was_training = model.training
     model.eval()
@@ -62,8 +69,11 @@ def _check_xy(X: object, y: object, what: str) -> tuple[np.ndarray, np.ndarray]:
     X = check_array(X, owner="fit", name=f"{what} X")
     y = np.asarray(y)
     if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
-        raise fail("fit", f"expected {what} X and y with the same number of examples;"
-                   f" got X of shape {X.shape} and y of shape {y.shape}.")
+        raise fail(
+            "fit",
+            f"expected {what} X and y with the same number of examples;"
+            f" got X of shape {X.shape} and y of shape {y.shape}.",
+        )
     if X.shape[0] == 0:
         raise fail("fit", f"expected at least one {what} example; got none.")
     return X, y
@@ -108,8 +118,11 @@ def fit(
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
     if patience is not None and validation is None:
-        raise fail("fit", "got patience but no validation set to watch.",
-                   "Pass validation=(X_val, y_val), or drop patience.")
+        raise fail(
+            "fit",
+            "got patience but no validation set to watch.",
+            "Pass validation=(X_val, y_val), or drop patience.",
+        )
     if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
         raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
     X, y = _check_xy(X, y, "training")
@@ -126,7 +139,9 @@ def fit(
     history = History()
     best_loss, best_params, waited = np.inf, None, 0
     skip_input_grad = isinstance(model, Sequential)
-    bar = tqdm(total=epochs * steps_per_epoch, disable=not progress_enabled(progress), unit="batch", leave=False)
+    bar = tqdm(
+        total=epochs * steps_per_epoch, disable=not progress_enabled(progress), unit="batch", leave=False
+    )
     start = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
@@ -162,8 +177,11 @@ def fit(
                     waited += 1
             bar.set_postfix(postfix)
             if not np.isfinite(history.train_loss[-1]):
-                raise fail("fit", f"stopped at epoch {epoch}: the training loss became {history.train_loss[-1]}.",
-                           "Lower the learning rate, or check the inputs are scaled (e.g. to [0, 1]).")
+                raise fail(
+                    "fit",
+                    f"stopped at epoch {epoch}: the training loss became {history.train_loss[-1]}.",
+                    "Lower the learning rate, or check the inputs are scaled (e.g. to [0, 1]).",
+                )
             if patience is not None and waited >= patience:
                 history.stopped_early = epoch < epochs
                 break
