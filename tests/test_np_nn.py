@@ -381,6 +381,23 @@ def test_fit_records_history_and_learns():
     assert "epochs=5" in repr(h)
 
 
+def test_fit_counts_accuracy_for_labels_stored_as_floats():
+    X, y = _blobs()
+    net = nn.Sequential(nn.Linear(2, 16, rng=0), nn.ReLU(), nn.Linear(16, 3, rng=1))
+    h = nn.fit(
+        net,
+        nn.CrossEntropyLoss(),
+        nn.optim.SGD(net, lr=0.1),
+        X,
+        y.astype(np.float64),
+        epochs=3,
+        rng=0,
+        progress=False,
+    )
+    assert 0.5 < h.train_acc[-1] <= 1.0
+    assert nn.accuracy(np.eye(3)[[0, 2]], np.array([0.0, 1.0])) == 0.5
+
+
 def test_fit_is_reproducible_from_its_seed():
     X, y = _blobs()
     results = []

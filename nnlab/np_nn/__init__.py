@@ -8,6 +8,7 @@ Example:
 
 from . import functional, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Sign, Softmax, Step, Tanh
+from .conv import AvgPool2d, Conv2d, MaxPool2d, conv2d_naive
 from .layers import Dropout, Flatten, Linear
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Sequential
@@ -15,8 +16,10 @@ from .perceptron import ConvergenceWarning, Perceptron
 from .training import History, accuracy, fit
 
 __all__ = [
+    "AvgPool2d",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Conv2d",
     "ConvergenceWarning",
     "CrossEntropyLoss",
     "Dropout",
@@ -26,6 +29,7 @@ __all__ = [
     "Linear",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "PReLU",
     "Perceptron",
@@ -37,6 +41,7 @@ __all__ = [
     "Step",
     "Tanh",
     "accuracy",
+    "conv2d_naive",
     "fit",
     "functional",
     "init",

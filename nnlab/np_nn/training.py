@@ -36,7 +36,7 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> 
     pred, target = np.asarray(pred), np.asarray(target)
     if len(pred) == 0:
         return float("nan")
-    if target.ndim == 1 and pred.ndim == 2 and pred.shape[1] > 1 and np.issubdtype(target.dtype, np.integer):
+    if target.ndim == 1 and pred.ndim == 2 and pred.shape[1] > 1 and _whole_numbers(target):
         return float(np.mean(pred.argmax(axis=1) == target))
     if isinstance(loss, CrossEntropyLoss) and target.shape == pred.shape and pred.ndim == 2:
         return float(np.mean(pred.argmax(axis=1) == target.argmax(axis=1)))
@@ -45,6 +45,13 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> 
         right = (pred > threshold) == (target > 0.5)
         return float(np.mean(right.reshape(len(right), -1).all(axis=1)))
     return float("nan")
+
+
+def _whole_numbers(a: np.ndarray) -> bool:
+    """Integer labels, or floats that are whole numbers (labels loaded as float still count)."""
+    if np.issubdtype(a.dtype, np.integer):
+        return True
+    return bool(np.issubdtype(a.dtype, np.floating) and np.all(np.mod(a, 1) == 0))
 
 
 def _evaluate(
@@ -126,6 +133,8 @@ def fit(
     if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
         raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
     X, y = _check_xy(X, y, "training")
+    if isinstance(loss, CrossEntropyLoss) and y.ndim == 1 and _whole_numbers(y):
+        y = y.astype(np.int64, copy=False)  # labels as integers once, not at every batch
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise fail("fit", "expected validation as a pair (X_val, y_val).")

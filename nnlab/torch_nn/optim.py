@@ -1,0 +1,282 @@
+r"""Optimisers with the NumPy path's names and hyperparameters, running ``torch.optim`` underneath.
+
+Each class is a thin subclass of its ``torch.optim`` namesake, so it works with PyTorch's learning
+rate schedulers and ``state_dict``, and it takes a model (a ``torch.nn.Module``) as
+``nnlab.np_nn.optim`` does. Where the NumPy path writes the update by hand, the maths here is
+PyTorch's own; the two agree (the tests run five steps of each on both paths).
+
+What differs, and why it does not change the numbers:
+
+- ``l1`` is not a ``torch.optim`` option: $\lambda_1 \operatorname{sign}(w)$ is added to the
+  gradient for the step only, and ``p.grad`` is left as autograd made it (as in NumPy).
+- SGD's momentum: NumPy keeps the velocity $v \leftarrow \alpha v - \eta g$; PyTorch keeps
+  $b \leftarrow \alpha b + g$ and steps $w \leftarrow w - \eta b$, i.e. $b = -v/\eta$. Same
+  weights while η is constant; if you change ``lr`` mid-training, PyTorch rescales the past
+  velocity by the new η, NumPy does not.
+- ``RMSProp`` is ``torch.optim.RMSprop`` (its ``alpha`` is Keras's ``rho``); ``Adagrad`` has no
+  ``lr_decay`` here. PyTorch's extra options (Nesterov, AMSGrad, ...) stay at their defaults.
+- ``state`` is keyed by parameter tensor, not by name, and ``zero_grad()`` sets gradients to None
+  (PyTorch's default); the model's ``grads`` shows them as zeros.
+
+Chapter: 2, gradient descent; 6, regularisation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .._checks import fail
+
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSProp"]
+
+
+def _setting(name: str, doc: str) -> property:
+    """A hyperparameter read from (and written to) every parameter group, like the NumPy attributes."""
+
+    def get(self: torch.optim.Optimizer) -> float:
+        return self.param_groups[0][name]
+
+    def set(self: torch.optim.Optimizer, value: float) -> None:
+        for group in self.param_groups:
+            group[name] = value
+
+    return property(get, set, doc=doc)
+
+
+class Optimizer(torch.optim.Optimizer):
+    """Base class: the checks and the ``l1`` term shared by every optimiser here.
+
+    ``step()`` updates every parameter in place; ``zero_grad()`` clears the gradients; ``lr`` and
+    the other hyperparameters are attributes you can change between steps.
+    """
+
+    lr = _setting("lr", "The learning rate η.")
+    weight_decay = _setting("weight_decay", "L2 strength λ: adds λw to the gradient.")
+    l1 = _setting("l1", "L1 strength λ₁: adds λ₁·sign(w) to the gradient.")
+
+    def __init__(
+        self, model: torch.nn.Module, lr: float, *, weight_decay: float = 0.0, l1: float = 0.0, **settings
+    ) -> None:
+        name = type(self).__name__
+        if not isinstance(model, torch.nn.Module):
+            hint = "Pass the network itself: SGD(model, lr=0.1)."
+            if hasattr(model, "params") and hasattr(model, "grads"):
+                hint = f"This is a NumPy model; use nnlab.np_nn.optim.{name} for it."
+            raise fail(name, f"expected a torch model (a torch.nn.Module); got {type(model).__name__}.", hint)
+        params = list(model.parameters())
+        if not params:
+            raise fail(name, "got a model with no parameters to optimise.")
+        for label, value in (("lr", lr), ("weight_decay", weight_decay), ("l1", l1)):
+            if not isinstance(value, (int, float, np.floating)) or value < 0 or not np.isfinite(value):
+                raise fail(name, f"expected {label} to be a non-negative number; got {value!r}.")
+        self.model = model
+        self.steps = 0
+        super().__init__(params, lr=float(lr), weight_decay=float(weight_decay), **settings)
+        self.defaults["l1"] = float(l1)  # kept in the parameter groups, so state_dict() saves it
+        for group in self.param_groups:
+            group["l1"] = float(l1)
+        self._hook()
+
+    def _hook(self) -> None:
+        """``step()`` stays torch.optim's own; the l1 term and the step count ride on its step hooks."""
+        self._kept: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.register_step_pre_hook(_add_l1)
+        self.register_step_post_hook(_after_step)
+        self._hooked = True
+
+    def __getstate__(self) -> dict:
+        return super().__getstate__() | {"model": self.model, "steps": self.steps}
+
+    def __setstate__(self, state: dict) -> None:
+        """Used by copy.deepcopy and pickle (which drop the hooks: add them back) and by load_state_dict."""
+        state = dict(state)
+        for key in ("model", "steps"):
+            if key in state:
+                setattr(self, key, state.pop(key))
+        super().__setstate__(state)
+        if not getattr(self, "_hooked", False):
+            self._hook()
+
+    def __repr__(self) -> str:
+        extra = "".join(f", {k}={v}" for k, v in self._settings().items())
+        return f"{type(self).__name__}(lr={self.lr}{extra})"
+
+    def _settings(self) -> dict[str, float]:
+        out = {}
+        if self.weight_decay:
+            out["weight_decay"] = self.weight_decay
+        if self.l1:
+            out["l1"] = self.l1
+        return out
+
+
+def _add_l1(opt: Optimizer, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
+    r"""Before a step: add $\lambda_1 \operatorname{sign}(w)$ to each gradient, keeping autograd's to put back."""
+    if not any(group.get("l1") for group in opt.param_groups):
+        return None
+    closure = args[1] if len(args) > 1 else kwargs.get("closure")
+    if closure is not None:  # the closure recomputes the gradients, so it runs before l1 is added
+        with torch.enable_grad():
+            loss = closure()
+        args, kwargs = (opt,), {"closure": lambda: loss}
+    with torch.no_grad():
+        for group in opt.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and group.get("l1"):
+                    opt._kept.append((p, p.grad))
+                    p.grad = p.grad + group["l1"] * torch.sign(p)
+    return (args, kwargs) if closure is not None else None
+
+
+def _after_step(opt: Optimizer, args: tuple, kwargs: dict) -> None:
+    """After a step: count it, and give back the gradients autograd made."""
+    opt.steps += 1
+    for p, grad in opt._kept:
+        p.grad = grad
+    opt._kept.clear()
+
+
+class SGD(Optimizer, torch.optim.SGD):
+    r"""Stochastic gradient descent, with optional momentum.
+
+    Plain: $w \leftarrow w - \eta\,g$. With momentum $\alpha$: $v \leftarrow \alpha v - \eta g$,
+    $w \leftarrow w + v$, computed as PyTorch does with $b = -v/\eta$:
+    $b \leftarrow \alpha b + g$, $w \leftarrow w - \eta b$ (the same while η is constant).
+
+    ``friction=μ`` is the seeds' way to write momentum: α = 1 - μ.
+
+    Example:
+        >>> opt = SGD(model, lr=0.1, momentum=0.9)       # or SGD(model, lr=0.1, friction=0.1)
+    """
+
+    momentum = _setting("momentum", "The fraction α of the last change kept in the next one.")
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+        *,
+        friction: float | None = None,
+    ) -> None:
+        if friction is not None:
+            if momentum:
+                raise fail(
+                    "SGD",
+                    "got both momentum and friction; they are two names for one setting.",
+                    "Use momentum=α, or friction=μ with α = 1 - μ.",
+                )
+            if not 0.0 <= friction <= 1.0:
+                raise fail("SGD", f"expected friction in [0, 1]; got {friction!r}.")
+            momentum = 1.0 - friction
+        if not 0.0 <= momentum < 1.0:
+            raise fail("SGD", f"expected momentum in [0, 1); got {momentum!r}.")
+        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, momentum=float(momentum))
+
+    def _settings(self) -> dict[str, float]:
+        return ({"momentum": self.momentum} if self.momentum else {}) | super()._settings()
+
+
+class Adagrad(Optimizer, torch.optim.Adagrad):
+    r"""Per-weight step sizes that shrink with the sum of squared gradients.
+
+    $$G \leftarrow G + g^2,\qquad w \leftarrow w - \eta\, \frac{g}{\sqrt{G} + \epsilon}$$
+    """
+
+    eps = _setting("eps", "ε, added to the denominator.")
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lr: float = 0.01,
+        eps: float = 1e-10,
+        *,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, eps=float(eps))
+
+
+class RMSProp(Optimizer, torch.optim.RMSprop):
+    r"""Divide by a running average of squared gradients, so old gradients are forgotten.
+
+    $$v \leftarrow \alpha v + (1-\alpha) g^2,\qquad w \leftarrow w - \eta\, \frac{g}{\sqrt{v} + \epsilon}$$
+
+    (``torch.optim.RMSprop`` underneath, with its ``alpha``; Keras calls it ``rho``.)
+    """
+
+    alpha = _setting("alpha", "The decay α of the running average of g².")
+    eps = _setting("eps", "ε, added to the denominator.")
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, alpha=float(alpha), eps=float(eps))
+
+
+class Adadelta(Optimizer, torch.optim.Adadelta):
+    r"""Adagrad's successor with no global step size to tune (Zeiler, 2012).
+
+    $$v \leftarrow \rho v + (1-\rho) g^2,\quad
+      \Delta = \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
+      u \leftarrow \rho u + (1-\rho)\Delta^2,\quad w \leftarrow w - \eta\,\Delta$$
+
+    Zeiler's method is ``lr=1.0`` (the default here, in NumPy and in ``torch.optim.Adadelta``).
+    """
+
+    rho = _setting("rho", "The decay ρ of both running averages.")
+    eps = _setting("eps", "ε, inside both square roots.")
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        *,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, rho=float(rho), eps=float(eps))
+
+
+class Adam(Optimizer, torch.optim.Adam):
+    r"""Momentum on the gradient and RMSProp's scaling, with bias correction (Kingma and Ba, 2015).
+
+    $$m \leftarrow \beta_1 m + (1-\beta_1) g,\quad v \leftarrow \beta_2 v + (1-\beta_2) g^2,\quad
+      w \leftarrow w - \eta\,\frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}$$
+
+    ``weight_decay`` adds λw to the gradient (L2, as ``torch.optim.Adam``), not AdamW's decoupled decay.
+    """
+
+    betas = _setting("betas", "(β₁, β₂), the decays of m and v.")
+    eps = _setting("eps", "ε, added to the denominator.")
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        lr: float = 0.001,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
+        l1: float = 0.0,
+    ) -> None:
+        super().__init__(
+            model,
+            lr,
+            weight_decay=weight_decay,
+            l1=l1,
+            betas=(float(betas[0]), float(betas[1])),
+            eps=float(eps),
+        )

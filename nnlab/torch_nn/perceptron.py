@@ -1,0 +1,104 @@
+"""Rosenblatt's perceptron and its learning rule, on tensors (the twin of ``nnlab.np_nn.perceptron``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .._checks import fail
+from ..np_nn.perceptron import ConvergenceWarning
+from . import functional as F
+from .module import DType, Module, as_input, numpy_dtype, parameter
+
+__all__ = ["ConvergenceWarning", "Perceptron"]
+
+
+class Perceptron(Module):
+    r"""Rosenblatt's perceptron: a weighted sum, a threshold, and the error-driven update rule.
+
+    $$y = \mathrm{step}(W \cdot X + b)\ \text{(or sign)},\qquad
+      W \leftarrow W + \eta\,(Y - y)\,X,\quad b \leftarrow b + \eta\,(Y - y)$$
+
+    The rule is not gradient descent (the step has derivative 0), so ``W`` and ``b`` are parameters
+    that autograd leaves alone (``requires_grad=False``) and ``fit`` updates them by hand, example
+    by example, exactly as the NumPy twin does: the same start gives the same weights and
+    ``errors``.
+
+    Shapes: X (N, D_in) -> y (N,); W (D_in,), b (1,). ``output="step"`` uses targets {0, 1},
+    ``output="sign"`` targets {-1, +1}.
+
+    Chapter: 1, the perceptron.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        *,
+        output: str = "step",
+        lr: float = 1.0,
+        rng: np.random.Generator | int | None = None,
+        dtype: DType = np.float32,
+        device: str | torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        if output not in ("step", "sign"):
+            raise fail("Perceptron", f"expected output 'step' or 'sign'; got {output!r}.")
+        if not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
+            raise fail("Perceptron", f"expected n_inputs to be a positive integer; got {n_inputs!r}.")
+        self.n_inputs, self.output, self.lr = int(n_inputs), output, float(lr)
+        np_type = numpy_dtype(dtype, owner="Perceptron")
+        # Rosenblatt started from zero weights; an rng draws small random ones (the NumPy twin's draw).
+        W = np.zeros(n_inputs) if rng is None else np.random.default_rng(rng).normal(0, 0.1, n_inputs)
+        self.W = parameter(W.astype(np_type), device, owner="Perceptron").requires_grad_(False)
+        self.b = parameter(np.zeros(1, dtype=np_type), device, owner="Perceptron").requires_grad_(False)
+        self.converged: bool | None = None
+        self.epochs_run = 0
+        self.errors: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self._input(x, like=self.W, shape=("N", self.n_inputs))
+        z = x @ self.W + self.b[0]
+        return F.step(z) if self.output == "step" else F.sign(z)
+
+    predict = forward
+
+    def fit(self, X: torch.Tensor, Y: torch.Tensor, *, epochs: int = 100, warn: bool = True) -> Perceptron:
+        """Apply the rule example by example until an epoch makes no mistake, or ``epochs`` run out."""
+        X = self._input(X, like=self.W, shape=("N", self.n_inputs))
+        Y = as_input(Y, owner="Perceptron", name="Y", like=self.W, shape=(X.shape[0],))
+        allowed = (0.0, 1.0) if self.output == "step" else (-1.0, 1.0)
+        bad = sorted(set(Y.unique().tolist()) - set(allowed))
+        if bad:
+            raise fail(
+                "Perceptron",
+                f"expected targets in {set(allowed)} for output={self.output!r}; got {bad[:5]}.",
+                "Use output='sign' for ±1 targets, 'step' for 0/1.",
+            )
+        self.errors, self.converged = [], False
+        with torch.no_grad():
+            for epoch in range(1, epochs + 1):
+                mistakes = 0
+                for x_i, Y_i in zip(X, Y, strict=True):
+                    y_i = self.forward(x_i[None, :])[0]
+                    if y_i != Y_i:
+                        self.W += self.lr * (Y_i - y_i) * x_i
+                        self.b += self.lr * (Y_i - y_i)
+                        mistakes += 1
+                self.errors.append(mistakes)
+                self.epochs_run = epoch
+                if mistakes == 0:
+                    self.converged = True
+                    break
+        if not self.converged and warn:
+            warnings.warn(
+                f"Perceptron did not converge: {self.errors[-1]} of {len(X)} examples still misclassified"
+                f" after {epochs} epochs. The classes may not be linearly separable (like XOR).",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def extra_repr(self) -> str:
+        return f"n_inputs={self.n_inputs}, output={self.output!r}, lr={self.lr}"

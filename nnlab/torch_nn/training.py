@@ -1,0 +1,244 @@
+"""``fit``: the minibatch training loop on the model's device, with early stopping and a progress bar.
+
+The twin of ``nnlab.np_nn.fit``: the same signature, the same ``History``, and the same shuffling
+(``nnlab.data.batches`` with the same ``rng``), so both paths see the same minibatches in the same
+order. The data is copied to the model's device once; each step then picks its rows there, and the
+loss and accuracy are summed on the device and read once per epoch, so a GPU is never kept waiting.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from .._checks import check_finite, check_labels, fail
+from ..history import History
+from ..np_nn.training import progress_enabled
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss
+from .module import as_input
+
+__all__ = ["History", "accuracy", "fit", "progress_enabled"]
+
+
+def accuracy(pred: torch.Tensor, target: torch.Tensor, loss: torch.nn.Module | None = None) -> float:
+    """The fraction of examples classified right, judged the way ``loss`` reads ``pred``.
+
+    The rules of ``nnlab.np_nn.accuracy``: integer labels, the arg-max of each row; one-hot rows with
+    ``CrossEntropyLoss``, arg-max against arg-max; 0/1 targets, ``pred > 0`` for
+    ``BCEWithLogitsLoss``, otherwise ``pred > 0.5``, all outputs of an example right. Anything else
+    (a regression target) gives NaN.
+    """
+    pred = torch.as_tensor(pred).detach()
+    target = torch.as_tensor(target, device=pred.device)
+    if len(pred) == 0:
+        return float("nan")
+    rule = _accuracy_rule(pred.shape, target, loss, bool(((target == 0) | (target == 1)).all()))
+    return float("nan") if rule is None else float(_correct(pred, target, rule)) / len(pred)
+
+
+def _accuracy_rule(shape: torch.Size, target: torch.Tensor, loss: object, binary: bool) -> str | None:
+    """Which rule of ``accuracy`` applies to outputs of ``shape`` and these targets (None: not a classifier)."""
+    if target.ndim == 1 and len(shape) == 2 and shape[1] > 1 and not target.is_floating_point():
+        return "labels"
+    if isinstance(loss, CrossEntropyLoss) and target.shape[1:] == shape[1:] and len(shape) == 2:
+        return "rows"
+    if target.shape[1:] == shape[1:] and binary:
+        return "logits" if isinstance(loss, BCEWithLogitsLoss) else "probabilities"
+    return None
+
+
+def _correct(pred: torch.Tensor, target: torch.Tensor, rule: str) -> torch.Tensor:
+    """How many examples are right, as a 0-dim tensor on the device (reading it waits for the GPU)."""
+    if rule == "labels":
+        return (pred.argmax(dim=1) == target).sum()
+    if rule == "rows":
+        return (pred.argmax(dim=1) == target.argmax(dim=1)).sum()
+    right = (pred > (0.0 if rule == "logits" else 0.5)) == (target > 0.5)
+    return right.reshape(len(right), -1).all(dim=1).sum()
+
+
+class _Data:
+    """A training or validation set moved to the device once, with what ``fit`` needs to know about it."""
+
+    def __init__(
+        self, X: object, y: object, what: str, model: torch.nn.Module, loss: torch.nn.Module
+    ) -> None:
+        self.X = as_input(X, owner="fit", name=f"{what} X", like=next(model.parameters(), None), finite=False)
+        self.X = self.X.detach()
+        if not bool(torch.isfinite(self.X.sum())):  # one pass on the device; the sentence comes from NumPy
+            check_finite(self.X.cpu().numpy(), owner="fit", name=f"{what} X")
+        y_np = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+        if self.X.ndim == 0 or y_np.ndim == 0 or self.X.shape[0] != y_np.shape[0]:
+            raise fail(
+                "fit",
+                f"expected {what} X and y with the same number of examples;"
+                f" got X of shape {tuple(self.X.shape)} and y of shape {y_np.shape}.",
+            )
+        if self.X.shape[0] == 0:
+            raise fail("fit", f"expected at least one {what} example; got none.")
+        self.n = self.X.shape[0]
+        # One forward pass of a single example (eval mode: no dropout mask drawn) tells the output shape.
+        was_training = model.training
+        with torch.no_grad():
+            shape = model.eval()(self.X[:1]).shape
+        model.train(was_training)
+        if isinstance(loss, CrossEntropyLoss) and y_np.ndim == 1 and len(shape) == 2:
+            y_np = check_labels(y_np, shape[1], owner="CrossEntropyLoss", n=self.n)
+        if np.issubdtype(y_np.dtype, np.integer) and y_np.ndim == 1 and len(shape) == 2 and shape[1] > 1:
+            self.y = torch.from_numpy(y_np.astype(np.int64)).to(self.X.device)
+        else:
+            self.y = as_input(y_np, owner="fit", name=f"{what} y", like=self.X)
+        binary = y_np.size > 0 and bool(np.isin(y_np, (0, 1)).all())
+        self.rule = _accuracy_rule(shape, self.y, loss, binary)
+
+    def evaluate(
+        self, model: torch.nn.Module, loss: torch.nn.Module, chunk: int = 2048
+    ) -> tuple[float, float]:
+        """Loss and accuracy over the whole set in evaluation mode, in chunks so memory stays small."""
+        was_training = model.training
+        model.eval()
+        total, right = 0.0, 0.0
+        try:
+            with torch.no_grad():
+                for start in range(0, self.n, chunk):
+                    xb, yb = self.X[start : start + chunk], self.y[start : start + chunk]
+                    pred = model(xb)
+                    total += float(loss(pred, yb)) * len(xb)
+                    right += float(_correct(pred, yb, self.rule)) if self.rule else float("nan")
+        finally:
+            model.train(was_training)
+        return total / self.n, right / self.n
+
+
+def _epoch_order(n: int, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, list[int]]:
+    """One epoch's example order and batch sizes, drawn by ``nnlab.data.batches`` as the NumPy path does."""
+    from ..data import batches
+
+    index = np.arange(n)
+    parts = [idx for idx, _ in batches(index, None, batch_size, rng)]
+    return np.concatenate(parts), [len(p) for p in parts]
+
+
+def fit(
+    model: torch.nn.Module,
+    loss: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    X: np.ndarray | torch.Tensor,
+    y: np.ndarray | torch.Tensor,
+    *,
+    epochs: int,
+    batch_size: int = 32,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    patience: int | None = None,
+    rng: np.random.Generator | int | None = None,
+    progress: bool = True,
+) -> History:
+    r"""Train ``model`` with minibatch gradient descent on its device and return its ``History``.
+
+    Each epoch shuffles the examples, and for every minibatch runs forward, the loss,
+    ``backward()`` (autograd) and ``optimizer.step()``. With ``validation=(X_val, y_val)`` it records
+    the validation loss and accuracy after each epoch; with ``patience=k`` it stops after k epochs
+    without a lower validation loss and puts back the weights of the best epoch. ``X`` and ``y`` may
+    be NumPy arrays or tensors; they are copied to the model's device once.
+
+    Args:
+        epochs: the most epochs to run.
+        batch_size: examples per step; the last batch of an epoch may be smaller.
+        rng: a Generator or seed for the shuffling (the same seed gives the NumPy path's batches).
+        progress: show a progress bar (``tqdm.auto``); ``NNLAB_PROGRESS=0`` turns it off everywhere.
+
+    Example:
+        >>> history = fit(net, CrossEntropyLoss(), SGD(net, lr=0.1), X, y, epochs=5, batch_size=64)
+
+    Chapter: 9, a first MNIST network.
+    """
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise fail("fit", f"expected epochs to be a positive integer; got {epochs!r}.")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
+    if patience is not None and validation is None:
+        raise fail(
+            "fit",
+            "got patience but no validation set to watch.",
+            "Pass validation=(X_val, y_val), or drop patience.",
+        )
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
+    if not isinstance(model, torch.nn.Module):
+        raise fail(
+            "fit",
+            f"expected a torch model (a torch.nn.Module); got {type(model).__name__}.",
+            "For a NumPy model use nnlab.np_nn.fit.",
+        )
+    train = _Data(X, y, "training", model, loss)
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise fail("fit", "expected validation as a pair (X_val, y_val).")
+        val = _Data(*validation, "validation", model, loss)
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+
+    from tqdm.auto import tqdm
+
+    n = train.n
+    history = History()
+    best_loss, best_params, waited = np.inf, None, 0
+    bar = tqdm(
+        total=epochs * -(-n // batch_size), disable=not progress_enabled(progress), unit="batch", leave=False
+    )
+    start = time.perf_counter()
+    try:
+        for epoch in range(1, epochs + 1):
+            model.train()
+            bar.set_description(f"epoch {epoch}/{epochs}")
+            order, sizes = _epoch_order(n, batch_size, rng)
+            order = torch.from_numpy(order).to(train.X.device)
+            losses, right, first = [], [], 0
+            for size in sizes:
+                rows = order[first : first + size]
+                first += size
+                xb, yb = train.X.index_select(0, rows), train.y.index_select(0, rows)
+                optimizer.zero_grad()
+                pred = model(xb)
+                batch_loss = loss(pred, yb)
+                batch_loss.backward()
+                optimizer.step()
+                losses.append(batch_loss.detach())
+                if train.rule:
+                    right.append(_correct(pred.detach(), yb, train.rule))
+                bar.update()
+            weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
+            history.train_loss.append(float(torch.stack(losses) @ weights) / n)
+            history.train_acc.append(float(torch.stack(right).sum()) / n if train.rule else float("nan"))
+            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+            if validation is not None:
+                val_loss, val_acc = val.evaluate(model, loss)
+                history.val_loss.append(val_loss)
+                history.val_acc.append(val_acc)
+                postfix["val_loss"] = f"{val_loss:.4f}"
+                if val_loss < best_loss:
+                    best_loss, waited, history.best_epoch = val_loss, 0, epoch
+                    if patience is not None:
+                        best_params = {k: p.detach().clone() for k, p in model.named_parameters()}
+                else:
+                    waited += 1
+            bar.set_postfix(postfix)
+            if not np.isfinite(history.train_loss[-1]):
+                raise fail(
+                    "fit",
+                    f"stopped at epoch {epoch}: the training loss became {history.train_loss[-1]}.",
+                    "Lower the learning rate, or check the inputs are scaled (e.g. to [0, 1]).",
+                )
+            if patience is not None and waited >= patience:
+                history.stopped_early = epoch < epochs
+                break
+    finally:
+        bar.close()
+        history.seconds = time.perf_counter() - start
+        history.samples_per_second = n * history.epochs / history.seconds if history.seconds else 0.0
+    if best_params is not None:
+        with torch.no_grad():
+            for k, p in model.named_parameters():
+                p.copy_(best_params[k])
+    return history
