@@ -12,9 +12,12 @@ import numpy as np
 def best_of(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Run every function ``repeats`` times, interleaved (a, b, a, b, ...), and keep each one's best seconds.
 
-    Interleaving spreads any slow spell of the machine over all contenders instead of one.
+    Interleaving spreads any slow spell of the machine over all contenders instead of one; an untimed
+    warm-up round first keeps one-off set-up costs out of the figures.
     """
     best = dict.fromkeys(fns, float("inf"))
+    for fn in fns.values():  # one untimed round: imports, first-call set-up (torch.optim loads _dynamo), caches
+        fn()
     for _ in range(repeats):
         for name, fn in fns.items():
             start = time.perf_counter()
