@@ -16,7 +16,8 @@ def best_of(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, flo
     warm-up round first keeps one-off set-up costs out of the figures.
     """
     best = dict.fromkeys(fns, float("inf"))
-    for fn in fns.values():  # one untimed round: imports, first-call set-up (torch.optim loads _dynamo), caches
+    # one untimed round first: imports, first-call set-up (torch.optim loads _dynamo), caches
+    for fn in fns.values():
         fn()
     for _ in range(repeats):
         for name, fn in fns.items():

@@ -5,7 +5,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["History"]
+import numpy as np
+
+from ._checks import fail
+
+__all__ = ["History", "check_fit_settings"]
 
 
 @dataclass
@@ -73,3 +77,19 @@ class History:
         if self.stopped_early:
             parts.append("stopped_early=True")
         return "History(" + ", ".join(parts) + ")"
+
+
+def check_fit_settings(epochs: object, batch_size: object, validation: object, patience: object) -> None:
+    """The checks both paths' ``fit`` make on their settings, each failing with one sentence."""
+    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise fail("fit", f"expected epochs to be a positive integer; got {epochs!r}.")
+    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
+    if patience is not None and validation is None:
+        raise fail(
+            "fit",
+            "got patience but no validation set to watch.",
+            "Pass validation=(X_val, y_val), or drop patience.",
+        )
+    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
+        raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")

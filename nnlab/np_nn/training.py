@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .._checks import check_array, fail
-from ..history import History
+from ..history import History, check_fit_settings
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
 from .module import Module, Sequential
 from .optim import Optimizer
@@ -120,18 +120,7 @@ def fit(
     """
     from ..data import batches
 
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise fail("fit", f"expected epochs to be a positive integer; got {epochs!r}.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
-    if patience is not None and validation is None:
-        raise fail(
-            "fit",
-            "got patience but no validation set to watch.",
-            "Pass validation=(X_val, y_val), or drop patience.",
-        )
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-        raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
+    check_fit_settings(epochs, batch_size, validation, patience)
     X, y = _check_xy(X, y, "training")
     if isinstance(loss, CrossEntropyLoss) and y.ndim == 1 and _whole_numbers(y):
         y = y.astype(np.int64, copy=False)  # labels as integers once, not at every batch

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .._checks import check_finite, check_labels, fail
-from ..history import History
+from ..history import History, check_fit_settings
 from ..np_nn.training import progress_enabled
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss
 from .module import as_input
@@ -154,18 +154,7 @@ def fit(
 
     Chapter: 9, a first MNIST network.
     """
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise fail("fit", f"expected epochs to be a positive integer; got {epochs!r}.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
-    if patience is not None and validation is None:
-        raise fail(
-            "fit",
-            "got patience but no validation set to watch.",
-            "Pass validation=(X_val, y_val), or drop patience.",
-        )
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-        raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
+    check_fit_settings(epochs, batch_size, validation, patience)
     if not isinstance(model, torch.nn.Module):
         raise fail(
             "fit",
