@@ -67,6 +67,27 @@ def _show(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else str(pair)
 
 
+def _conv_repr(layer: object) -> str:
+    """The settings a Conv2d prints (both paths): stride and padding only when not the default."""
+    text = (
+        f"in_channels={layer.in_channels}, out_channels={layer.out_channels},"
+        f" kernel_size={_show(layer.kernel_size)}"
+    )
+    if layer.stride != (1, 1):
+        text += f", stride={_show(layer.stride)}"
+    if layer.padding != (0, 0):
+        text += f", padding={_show(layer.padding)}"
+    return text
+
+
+def _pool_window(
+    kernel_size: Pair, stride: Pair | None, *, owner: str
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """A pool's (kernel_size, stride) as pairs; the stride defaults to the window (no overlap)."""
+    kernel = _pair(kernel_size, owner=owner, name="kernel_size", minimum=1)
+    return kernel, kernel if stride is None else _pair(stride, owner=owner, name="stride", minimum=1)
+
+
 def _channel_hint(shape: tuple[int, ...], weight_shape: tuple[int, ...] | None) -> str | None:
     """A likely fix for an input of the wrong shape; ``weight_shape`` is a Conv2d's W (None for a pool)."""
     channels = None if weight_shape is None else weight_shape[1]
@@ -306,15 +327,7 @@ class Conv2d(Module):
         return buf
 
     def extra_repr(self) -> str:
-        text = (
-            f"in_channels={self.in_channels}, out_channels={self.out_channels},"
-            f" kernel_size={_show(self.kernel_size)}"
-        )
-        if self.stride != (1, 1):
-            text += f", stride={_show(self.stride)}"
-        if self.padding != (0, 0):
-            text += f", padding={_show(self.padding)}"
-        return text
+        return _conv_repr(self)
 
 
 # -- pooling ----------------------------------------------------------------------------------------
@@ -323,11 +336,7 @@ class _Pool(Module):
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
         super().__init__()
-        name = type(self).__name__
-        self.kernel_size = _pair(kernel_size, owner=name, name="kernel_size", minimum=1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, owner=name, name="stride", minimum=1)
-        )
+        self.kernel_size, self.stride = _pool_window(kernel_size, stride, owner=type(self).__name__)
         self._x: np.ndarray | None = None
         self._out_shape: tuple[int, ...] = ()
 

@@ -84,16 +84,21 @@ class Linear(Module):
         return dout @ self.W if input_grad else None
 
     def _hint(self, shape: tuple[int, ...]) -> str | None:
-        if len(shape) > 2 and math.prod(shape[1:]) == self.in_features:
-            return "Did you forget Flatten?"
-        if len(shape) == 1:
-            return "A single example needs a batch axis: use x.reshape(1, -1)."
-        if len(shape) == 2:
-            return f"The previous layer gives {shape[1]} features; make in_features match."
-        return None
+        return _linear_hint(self.in_features, shape)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+def _linear_hint(in_features: int, shape: tuple[int, ...]) -> str | None:
+    """The likely fix for a Linear input of the wrong shape (both paths use it)."""
+    if len(shape) > 2 and math.prod(shape[1:]) == in_features:
+        return "Did you forget Flatten?"
+    if len(shape) == 1:
+        return "A single example needs a batch axis: use x.reshape(1, -1)."
+    if len(shape) == 2:
+        return f"The previous layer gives {shape[1]} features; make in_features match."
+    return None
 
 
 class Dropout(Module):

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from .._checks import fail
 from ..np_nn import init as _init
-from ..np_nn.conv import Pair, _check_image_shape, _output_size, _pair, _show
+from ..np_nn.conv import Pair, _check_image_shape, _conv_repr, _output_size, _pair, _pool_window, _show
 from .module import DType, Module, as_input, numpy_dtype, parameter, torch_dtype
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
@@ -92,15 +92,7 @@ class Conv2d(Module):
         return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
-        text = (
-            f"in_channels={self.in_channels}, out_channels={self.out_channels},"
-            f" kernel_size={_show(self.kernel_size)}"
-        )
-        if self.stride != (1, 1):
-            text += f", stride={_show(self.stride)}"
-        if self.padding != (0, 0):
-            text += f", padding={_show(self.padding)}"
-        return text
+        return _conv_repr(self)
 
 
 class _Pool(Module):
@@ -108,11 +100,7 @@ class _Pool(Module):
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
         super().__init__()
-        name = type(self).__name__
-        self.kernel_size = _pair(kernel_size, owner=name, name="kernel_size", minimum=1)
-        self.stride = (
-            self.kernel_size if stride is None else _pair(stride, owner=name, name="stride", minimum=1)
-        )
+        self.kernel_size, self.stride = _pool_window(kernel_size, stride, owner=type(self).__name__)
 
     def _checked(self, x: object) -> torch.Tensor:
         name = type(self).__name__

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .._checks import fail
 from ..np_nn import init as _init
+from ..np_nn.layers import _linear_hint
 from .module import DType, Module, as_input, numpy_dtype, parameter
 
 __all__ = ["Dropout", "Flatten", "Linear"]
@@ -73,13 +72,7 @@ class Linear(Module):
         return F.linear(x, W, self.b)  # x @ W.T + b in one fused call
 
     def _hint(self, shape: tuple[int, ...]) -> str | None:
-        if len(shape) > 2 and math.prod(shape[1:]) == self.in_features:
-            return "Did you forget Flatten?"
-        if len(shape) == 1:
-            return "A single example needs a batch axis: use x.reshape(1, -1)."
-        if len(shape) == 2:
-            return f"The previous layer gives {shape[1]} features; make in_features match."
-        return None
+        return _linear_hint(self.in_features, shape)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
