@@ -564,9 +564,13 @@ def test_other_mistakes_get_sentences():
         nn.Perceptron(2).backward(np.zeros(1))
 
 
-def test_no_warning_leaks_from_a_training_run():
+def test_saturated_network_stays_finite_without_warnings():
+    """Inputs of size 1e4 saturate every sigmoid; forward and backward must stay finite and quiet."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        X, _ = _blobs(64)
+        X, y = _blobs(64)
         net = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Sigmoid(), nn.Linear(8, 3, rng=1), nn.Softmax())
-        net(X * 1e4)
+        probs = net(X * 1e4)
+        dx = net.backward(probs - np.eye(3)[y])
+    assert np.isfinite(probs).all() and np.isfinite(dx).all()
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
