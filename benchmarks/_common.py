@@ -9,11 +9,14 @@ from collections.abc import Callable
 import numpy as np
 
 
-def best_of(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
+def best_of(fns: dict[str, Callable[[], object]], repeats: int, pause: float = 0.0) -> dict[str, float]:
     """Run every function ``repeats`` times, interleaved (a, b, a, b, ...), and keep each one's best seconds.
 
     Interleaving spreads any slow spell of the machine over all contenders instead of one; an untimed
-    warm-up round first keeps one-off set-up costs out of the figures.
+    warm-up round first keeps one-off set-up costs out of the figures. ``pause`` seconds of sleep
+    before each timed run let the previous contender's worker threads go idle: OpenBLAS (NumPy) and
+    OpenMP (PyTorch) threads spin for a while after their last job, and on a 2-core machine a
+    PyTorch epoch that starts while NumPy's threads still spin ran 1.3 times slower (best of 12).
     """
     best = dict.fromkeys(fns, float("inf"))
     # one untimed round first: imports, first-call set-up (torch.optim loads _dynamo), caches
@@ -21,6 +24,8 @@ def best_of(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, flo
         fn()
     for _ in range(repeats):
         for name, fn in fns.items():
+            if pause:
+                time.sleep(pause)
             start = time.perf_counter()
             fn()
             best[name] = min(best[name], time.perf_counter() - start)

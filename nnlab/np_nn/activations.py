@@ -96,7 +96,7 @@ class ReLU(_Elementwise):
     """
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        out = np.maximum(self._input(z), 0)
+        out = F.relu(self._input(z))
         self._keep = out
         return out
 

@@ -70,7 +70,7 @@ class Linear(Module):
         return self.params["b"]
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        x = self._input(x, shape=("N", self.in_features), hint=self._hint(np.shape(x)))
+        x = self._input(x, shape=("N", self.in_features), hint=self._hint)
         self._x = x
         out = x @ self.W.T
         out += self.b

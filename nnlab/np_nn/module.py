@@ -7,6 +7,8 @@ returns the gradient with respect to its input while writing the gradients of it
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterator
 
 import numpy as np
@@ -212,9 +214,13 @@ class Sequential(Module):
 
 
 def _takes_input_grad(module: Module) -> bool:
-    import inspect
+    """Whether ``module.backward`` accepts ``input_grad=`` (asked once per class: it runs every step)."""
+    return _backward_takes_input_grad(type(module))
 
+
+@functools.cache
+def _backward_takes_input_grad(cls: type) -> bool:
     try:
-        return "input_grad" in inspect.signature(module.backward).parameters
+        return "input_grad" in inspect.signature(cls.backward).parameters
     except (TypeError, ValueError):
         return False

@@ -37,7 +37,7 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> 
     if len(pred) == 0:
         return float("nan")
     if target.ndim == 1 and pred.ndim == 2 and pred.shape[1] > 1 and _whole_numbers(target):
-        return float(np.mean(pred.argmax(axis=1) == target))
+        return np.count_nonzero(pred.argmax(axis=1) == target) / len(pred)
     if isinstance(loss, CrossEntropyLoss) and target.shape == pred.shape and pred.ndim == 2:
         return float(np.mean(pred.argmax(axis=1) == target.argmax(axis=1)))
     if target.shape == pred.shape and np.isin(target, (0, 1)).all():
@@ -49,7 +49,7 @@ def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> 
 
 def _whole_numbers(a: np.ndarray) -> bool:
     """Integer labels, or floats that are whole numbers (labels loaded as float still count)."""
-    if np.issubdtype(a.dtype, np.integer):
+    if a.dtype.kind in "iu":
         return True
     return bool(np.issubdtype(a.dtype, np.floating) and np.all(np.mod(a, 1) == 0))
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._checks import check_array, fail, format_shape
+from .._checks import _hint, check_array, fail, format_shape
 
 __all__ = ["Module", "Sequential"]
 
@@ -186,9 +186,7 @@ def as_input(
             x = x.to(torch.float32)
     else:
         np_type = None if like is None else numpy_dtype(like.dtype)
-        arr = check_array(
-            x, owner=owner, name=name, dtype=np_type, hint=_hint(hint, np.shape(x)), finite=finite
-        )
+        arr = check_array(x, owner=owner, name=name, dtype=np_type, hint=hint, finite=finite)
         if not arr.flags.writeable or not arr.dtype.isnative:
             arr = np.array(arr, dtype=arr.dtype.newbyteorder("="))
         x = torch.from_numpy(arr).to(like.device if like is not None else resolve_device(None))
@@ -200,10 +198,6 @@ def as_input(
             _hint(hint, got),
         )
     return x
-
-
-def _hint(hint: str | Callable[[tuple[int, ...]], str | None] | None, shape: tuple[int, ...]) -> str | None:
-    return hint(tuple(shape)) if callable(hint) else hint
 
 
 def _shape_matches(got: Sequence[int], want: Sequence[int | str]) -> bool:
