@@ -130,6 +130,17 @@ pytestmark_stability = pytest.mark.filterwarnings("error")
 
 
 @pytestmark_stability
+def test_relu_keeps_dtype_and_nan():
+    """F.relu takes a fast path for floats (np.clip); both paths must give max(0, z)."""
+    z = np.array([-2.0, -0.0, 0.0, 3.5, np.nan, np.inf, -np.inf], dtype=np.float32)
+    out = F.relu(z)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, [0, 0, 0, 3.5, np.nan, np.inf, 0])
+    ints = F.relu(np.array([-3, 0, 4]))
+    assert ints.dtype.kind == "i" and ints.tolist() == [0, 0, 4]
+
+
+@pytestmark_stability
 def test_sigmoid_is_finite_at_extremes():
     s = F.sigmoid(np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0]))
     assert np.isfinite(s).all()
@@ -495,16 +506,32 @@ def test_linear_wrong_features_and_single_example():
         nn.Linear(3, 2)(np.zeros(3))
 
 
-@pytest.mark.parametrize(("bad", "word"), [(np.nan, "NaN"), (np.inf, "infinity")])
-def test_non_finite_input_is_named(bad, word):
-    x = np.zeros((4, 3))
+@pytest.mark.parametrize("layout", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("bad", "word"), [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")])
+def test_non_finite_input_is_named(bad, word, dtype, layout):
+    x = np.zeros((4, 3), dtype=dtype, order=layout)
     x[2, 1] = bad
     with pytest.raises(
         ValueError,
         match=rf"Linear expected finite values in x; got 1 {word} entries "
         rf"\(the first at index \(2, 1\)\)",
     ):
-        nn.Linear(3, 2)(x)
+        nn.Linear(3, 2, dtype=dtype)(x)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_huge_finite_input_passes_the_check_quietly(dtype):
+    """The fast check sums squares; when that overflows on finite values, the exact check decides."""
+    big = np.finfo(dtype).max / 4
+    x = np.full((4, 3), big, dtype=dtype)
+    with np.errstate(over="ignore"):
+        assert not np.isfinite(np.dot(x.ravel(), x.ravel()))  # the fast pass overflows here
+    assert nn.Flatten()(x).shape == (4, 3)
+    x[0, 0] = np.nan
+    with pytest.raises(ValueError, match="got 1 NaN entries"):
+        nn.Flatten()(x)
 
 
 def test_labels_out_of_range():
