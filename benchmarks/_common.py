@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+PAUSE_S = 0.5  # default sleep before each timed run: see best_of
+
 
 def best_of(fns: dict[str, Callable[[], object]], repeats: int, pause: float = 0.0) -> dict[str, float]:
     """Run every function ``repeats`` times, interleaved (a, b, a, b, ...), and keep each one's best seconds.

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, table
+from _common import PAUSE_S, machine, table
 
 from nnlab import np_nn as nn
 from nnlab.models import lenet5
@@ -189,7 +189,9 @@ def main(argv: list[str] | None = None) -> int:
         best = dict.fromkeys(contenders, float("inf"))
         for _ in range(args.epoch_repeats):
             for name, fn in contenders.items():
-                time.sleep(0.5)  # let the other library's worker threads stop spinning (see _common.best_of)
+                time.sleep(
+                    PAUSE_S
+                )  # let the other library's worker threads stop spinning (see _common.best_of)
                 best[name] = min(best[name], fn(X, y))
         full = 60_000 / args.samples
         rows = [(name, f"{args.samples:,}", f"{s:.2f}", f"{s * full:.1f}") for name, s in best.items()]

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import best_of, machine, table
+from _common import PAUSE_S, best_of, machine, table
 
 from nnlab import np_nn as nn
 
@@ -54,6 +54,12 @@ def numpy_epoch(X, y, batch, dtype):
     return run
 
 
+def _linear_params(net: nn.Sequential) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The weights and biases of ``numpy_net``'s three Linear layers, the arrays themselves (not copies)."""
+    layers = [m for m in net if isinstance(m, nn.Linear)]
+    return [m.W for m in layers], [m.b for m in layers]
+
+
 def matmul_floor_epoch(X, y, batch):
     """Reference row: only the batch gather and the five matrix products of each step, nothing else.
 
@@ -62,7 +68,7 @@ def matmul_floor_epoch(X, y, batch):
     """
 
     def run():
-        W1, W2, W3 = (p for k, p in numpy_net(np.float32).params.items() if k.endswith("W"))
+        (W1, W2, W3), _ = _linear_params(numpy_net(np.float32))
         gW = [np.empty_like(W) for W in (W1, W2, W3)]
         order = np.random.default_rng(0).permutation(len(X))
         for start in range(0, len(X), batch):
@@ -88,8 +94,7 @@ def lean_epoch(X, y, batch):
 
     def run():
         net = numpy_net(np.float32)  # the same starting weights as nnlab's run
-        Ws = [net[i].params["W"] for i in (0, 2, 4)]
-        bs = [net[i].params["b"] for i in (0, 2, 4)]
+        Ws, bs = _linear_params(net)
         params = Ws + bs
         grads = [np.empty_like(p) for p in params]
         bufs = [np.empty_like(p) for p in params]
@@ -187,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--pause",
         type=float,
-        default=0.5,
+        default=PAUSE_S,
         help="seconds of sleep before each timed run, so no contender starts while the previous one's"
         " BLAS/OpenMP threads still spin (0 runs them back to back)",
     )

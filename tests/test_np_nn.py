@@ -520,7 +520,7 @@ def test_non_finite_input_is_named(bad, word, dtype, layout):
         nn.Linear(3, 2, dtype=dtype)(x)
 
 
-@pytest.mark.filterwarnings("error")
+@pytestmark_stability
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_huge_finite_input_passes_the_check_quietly(dtype):
     """The fast check sums squares; when that overflows on finite values, the exact check decides."""

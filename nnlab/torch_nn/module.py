@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .._checks import _hint, check_array, fail, format_shape
+from .._checks import check_array, fail, format_shape, hint_text
 
 __all__ = ["Module", "Sequential"]
 
@@ -195,7 +195,7 @@ def as_input(
         raise fail(
             owner,
             f"expected {name} of shape {format_shape(shape)}; got {format_shape(got)}.",
-            _hint(hint, got),
+            hint_text(hint, got),
         )
     return x
 
