@@ -1,18 +1,24 @@
 """Convolution and pooling: nnlab.np_nn against torch.nn.functional, and one LeNet-5 epoch in NumPy.
 
-Forward plus backward, batch 64, float32, on the layers of a LeNet-style MNIST network:
+Forward plus backward (every gradient, dx included), batch 64, float32, on the layers of a LeNet-style
+MNIST network:
 
-- conv1: 1 -> 6 channels, 5x5, on 28x28 (also without the input gradient, as a network's first layer)
+- conv1: 1 -> 6 channels, 5x5, on 28x28
 - conv2: 6 -> 16 channels, 5x5, on 12x12
 - maxpool: 2x2 max-pool on 64x6x24x24
 
-Both sides compute every gradient the row names (with dx: PyTorch's input requires grad). Contenders
-run interleaved in blocks: each round runs NumPy ``--block`` times in a row, then PyTorch, and the
-best single call over ``--rounds`` rounds is kept. (Alternating call by call made OpenBLAS's and
-PyTorch's OpenMP threads fight over the two cores: both ran 2-3x slower, measured.) Ratios are
-NumPy time over PyTorch time (targets: at most 3 on each conv layer, 4 on max-pool). ``--lenet-epoch`` times one LeNet-5 epoch (forward,
-cross-entropy, backward, SGD step) on 60,000 random MNIST-shaped images padded to 32x32 (target:
-under 30 s here), and the same network in plain PyTorch for comparison.
+Each convolution is timed twice on the NumPy side: the plain im2col ``Conv2d`` students read, and
+``Conv2d(..., fast=True)``, the tuned code of ``nnlab/np_nn/_fast_conv.py``. Contenders run
+interleaved in blocks: each round runs one contender ``--block`` times in a row, then the next, and
+the best single call over ``--rounds`` rounds is kept. (Alternating call by call made OpenBLAS's and
+PyTorch's OpenMP threads fight over the two cores: both ran 2-3x slower, measured.) Ratios are NumPy
+time over PyTorch time; targets: fast conv at most 3, plain conv at most 6, max-pool at most 4.
+``--lenet-epoch`` times one LeNet-5 epoch (forward, cross-entropy, backward, SGD step) on 60,000
+random MNIST-shaped images padded to 32x32 with ``nnlab.models.lenet5`` (the fast convolution;
+target: under 30 s), and the same network in plain PyTorch for comparison.
+
+The script also runs against older versions of nnlab (before the plain/fast split, whose only
+``Conv2d`` was the tuned one): rows it cannot measure there say so.
 
     python benchmarks/bench_conv.py                        # the layer table
     python benchmarks/bench_conv.py --lenet-epoch          # plus one LeNet-5 epoch
@@ -22,6 +28,7 @@ under 30 s here), and the same network in plain PyTorch for comparison.
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 import time
@@ -36,38 +43,43 @@ from nnlab.models import lenet5
 from nnlab.np_nn.conv import Conv2d, MaxPool2d
 
 BATCH = 64
-TARGETS = {"conv1": 3.0, "conv1, no dx": 3.0, "conv2": 3.0, "maxpool": 4.0}
+TARGETS = {"fast": 3.0, "plain": 6.0, "maxpool": 4.0}
+HAS_FAST_SWITCH = "fast" in inspect.signature(Conv2d).parameters  # False before the plain/fast split
+
+
+def conv_layer(c_in: int, c_out: int, seed: int, fast: bool) -> Conv2d | None:
+    """The NumPy layer to time; None for the plain one in a version that has only the tuned layer."""
+    if not HAS_FAST_SWITCH:
+        return Conv2d(c_in, c_out, 5, rng=seed) if fast else None
+    return Conv2d(c_in, c_out, 5, rng=seed, fast=fast)
 
 
 def layer_cases(rng: np.random.Generator) -> dict[str, tuple]:
-    """name -> (NumPy layer, input, upstream gradient, torch function of (x, W, b), needs dx)."""
+    """name -> (NumPy layer or None, input, torch function of (x, W, b), target key)."""
     import torch.nn.functional as F
 
-    conv1, conv2, pool = Conv2d(1, 6, 5, rng=0), Conv2d(6, 16, 5, rng=1), MaxPool2d(2)
     x1 = rng.random((BATCH, 1, 28, 28), dtype=np.float32)
     x2 = rng.standard_normal((BATCH, 6, 12, 12), dtype=np.float32)
     xp = rng.standard_normal((BATCH, 6, 24, 24), dtype=np.float32)
     conv = lambda x, W, b: F.conv2d(x, W, b)  # noqa: E731
     return {
-        "conv1": (conv1, x1, conv, True),
-        "conv1, no dx": (conv1, x1, conv, False),
-        "conv2": (conv2, x2, conv, True),
-        "maxpool": (pool, xp, lambda x, W, b: F.max_pool2d(x, 2), True),
+        "conv1, fast": (conv_layer(1, 6, 0, True), x1, conv, "fast"),
+        "conv1, plain": (conv_layer(1, 6, 0, False), x1, conv, "plain"),
+        "conv2, fast": (conv_layer(6, 16, 1, True), x2, conv, "fast"),
+        "conv2, plain": (conv_layer(6, 16, 1, False), x2, conv, "plain"),
+        "maxpool": (MaxPool2d(2), xp, lambda x, W, b: F.max_pool2d(x, 2), "maxpool"),
     }
 
 
-def numpy_step(layer, x: np.ndarray, dout: np.ndarray, dx: bool):
+def numpy_step(layer, x: np.ndarray, dout: np.ndarray):
     def run():
         layer.forward(x)
-        if isinstance(layer, Conv2d):
-            layer.backward(dout, input_grad=dx)
-        else:
-            layer.backward(dout)
+        layer.backward(dout)
 
     return run
 
 
-def torch_step(fn, layer, x: np.ndarray, dout: np.ndarray, dx: bool):
+def torch_step(fn, layer, x: np.ndarray, dout: np.ndarray):
     import torch
 
     xt, dt = torch.from_numpy(x), torch.from_numpy(dout)
@@ -75,7 +87,7 @@ def torch_step(fn, layer, x: np.ndarray, dout: np.ndarray, dx: bool):
     b = torch.from_numpy(layer.b.copy()).requires_grad_() if isinstance(layer, Conv2d) else None
 
     def run():
-        x_in = xt.detach().requires_grad_(dx)
+        x_in = xt.detach().requires_grad_(True)
         if W is not None:
             W.grad = b.grad = None
         fn(x_in, W, b).backward(dt)
@@ -104,12 +116,15 @@ def layer_table(rounds: int, block: int) -> None:
 
     rng = np.random.default_rng(0)
     rows = []
-    for name, (layer, x, fn, dx) in layer_cases(rng).items():
+    for name, (layer, x, fn, target) in layer_cases(rng).items():
+        if layer is None:
+            rows.append((name, f"{tuple(x.shape)}", "n/a", "", "", "no plain Conv2d in this version"))
+            continue
         dout = rng.standard_normal(layer.forward(x).shape, dtype=np.float32)
-        fns = {"numpy": numpy_step(layer, x, dout, dx), "torch": torch_step(fn, layer, x, dout, dx)}
+        fns = {"numpy": numpy_step(layer, x, dout), "torch": torch_step(fn, layer, x, dout)}
         seconds = best_in_blocks(fns, rounds, block)
         ratio = seconds["numpy"] / seconds["torch"]
-        verdict = "ok" if ratio <= TARGETS[name] else "OVER"
+        verdict = "ok" if ratio <= TARGETS[target] else "OVER"
         rows.append(
             (
                 name,
@@ -117,7 +132,7 @@ def layer_table(rounds: int, block: int) -> None:
                 f"{seconds['numpy'] * 1e3:.3f}",
                 f"{seconds['torch'] * 1e3:.3f}",
                 f"{ratio:.2f}",
-                f"<= {TARGETS[name]:g}  {verdict}",
+                f"<= {TARGETS[target]:g}  {verdict}",
             )
         )
     print(
@@ -136,14 +151,14 @@ def mnist_shaped(samples: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def numpy_epoch(X: np.ndarray, y: np.ndarray) -> float:
-    net, loss = lenet5(rng=0), nn.CrossEntropyLoss()
+    net, loss = lenet5(rng=0), nn.CrossEntropyLoss()  # the fast convolution (the only one in older versions)
     opt = nn.optim.SGD(net, lr=0.05)
     order = np.random.default_rng(0).permutation(len(X))
     start = time.perf_counter()
     for first in range(0, len(X), BATCH):
         idx = order[first : first + BATCH]
         loss(net(X[idx]), y[idx])
-        net.backward(loss.backward(), input_grad=False)  # the images need no gradient
+        net.backward(loss.backward())
         opt.step()
     return time.perf_counter() - start
 
@@ -189,9 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         best = dict.fromkeys(contenders, float("inf"))
         for _ in range(args.epoch_repeats):
             for name, fn in contenders.items():
-                time.sleep(
-                    PAUSE_S
-                )  # let the other library's worker threads stop spinning (see _common.best_of)
+                time.sleep(PAUSE_S)  # the other library's worker threads stop spinning (_common.best_of)
                 best[name] = min(best[name], fn(X, y))
         full = 60_000 / args.samples
         rows = [(name, f"{args.samples:,}", f"{s:.2f}", f"{s * full:.1f}") for name, s in best.items()]

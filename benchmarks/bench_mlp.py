@@ -1,9 +1,11 @@
 """One training epoch of a 784-512-256-10 ReLU network: nnlab.np_nn against plain PyTorch.
 
 Softmax cross-entropy, minibatch SGD (lr 0.01), batch 128, on MNIST-shaped random float32 data.
-Every contender does the same work: PyTorch computes no gradient for the input batch, and neither
-does ``nnlab.np_nn.fit`` (the first Linear layer skips dx). Contenders run interleaved, best of
-``--repeats`` with a pause before each run, and the report gives samples per second and ratios.
+PyTorch computes no gradient for the input batch; ``nnlab.np_nn`` does (its ``backward`` always
+returns dx, as the math reads), which is one extra (128 x 512) x (512 x 784) product a step.
+Contenders run interleaved, best of ``--repeats`` with a pause before each run, and the report gives
+samples per second and ratios (targets: np_nn float32 at least 0.8x PyTorch; float64 at most 2.5x
+slower than float32).
 Two reference rows show where the ceiling is: a lean hand-written loop, and the batch gather and
 matrix products alone (what is left when everything else is free).
 
@@ -143,7 +145,7 @@ def per_example_epoch(X, y, batch):
             xb, yb = X[start : start + batch], y[start : start + batch]
             for i in range(len(xb)):
                 loss(net(xb[i : i + 1]), yb[i : i + 1])
-                net.backward(loss.backward(), input_grad=False)
+                net.backward(loss.backward())
                 for k, g in net.grads.items():
                     total[k] += g
             grads = net.grads
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     torch_name = "plain PyTorch (torch.nn + torch.optim)"
     if torch_name in rate:
         pt = rate[torch_name]
-        print(f"np_nn float32 / PyTorch: {np32 / pt:.2f}x the samples per second (target >= 1.2)")
+        print(f"np_nn float32 / PyTorch: {np32 / pt:.2f}x the samples per second (target >= 0.8)")
         print(f"  ceiling: the matrix products alone / PyTorch: {floor / pt:.2f}x")
         print(f"  lean hand-written loop / PyTorch: {lean / pt:.2f}x")
     print(f"np_nn float32 / lean hand-written loop: {np32 / lean:.2f}x (the library's checks and modules)")

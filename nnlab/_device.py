@@ -22,8 +22,9 @@ def device() -> torch.device:
     """The ``torch.device`` the PyTorch path uses: ``NNLAB_DEVICE`` if set, else CUDA, MPS or CPU.
 
     Example:
-        >>> nnlab.device()              # on a laptop without a GPU
-        device(type='cpu')
+        >>> import nnlab
+        >>> nnlab.device().type         # 'cpu' on a laptop without a GPU
+        '...'
 
     Chapter: 3, backpropagation (the PyTorch twin).
     """

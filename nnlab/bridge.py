@@ -6,7 +6,14 @@ every parameter's gradient: the notebook cell that says "your backprop = autogra
 
 Example:
     >>> net = np_nn.Sequential(np_nn.Linear(4, 3, rng=0, dtype=np.float64), np_nn.Tanh())
-    >>> print(compare(net, twin(net), np.random.default_rng(0).normal(size=(5, 4))))
+    >>> result = compare(net, twin(net), np.random.default_rng(0).normal(size=(5, 4)))
+    >>> print(result)                                            # doctest: +ELLIPSIS
+             max |NumPy - PyTorch|
+    output   ...
+    dL/dx    ...
+    dL/d0.W  ...
+    dL/d0.b  ...
+    The two paths agree within 1e-10 (float64).
 
 Chapter: 3, backpropagation (the PyTorch twin).
 """

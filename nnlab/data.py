@@ -1,8 +1,8 @@
-r"""Datasets for the book: the seeds' small tables, 2-D playgrounds, MNIST, and minibatches.
+r"""Datasets for the book: the lectures' small tables, 2-D playgrounds, MNIST, and minibatches.
 
 Three kinds of data, from smallest to largest:
 
-- the seeds' own examples as ready ``(X, y)`` pairs: the party neuron, the logic gates, the half
+- the lectures' own examples as ready ``(X, y)`` pairs: the party neuron, the logic gates, the half
   adder, the five-input overfitting table, and "will I pass the class?";
 - 2-D playground sets like TensorFlow Playground's (circles, XOR quadrants, two Gaussians,
   spirals), small enough to plot a decision boundary over;
@@ -94,8 +94,6 @@ def batches(
         >>> X, y = np.arange(10).reshape(5, 2), np.arange(5)
         >>> [yb.tolist() for _, yb in batches(X, y, 2, rng=0)]
         [[2, 4], [3, 0], [1]]
-
-    Chapter: 9, a first MNIST network.
     """
     X = np.asarray(X)
     if X.ndim == 0:
@@ -130,7 +128,7 @@ def _batch_iter(
 
 
 def _as_rng(rng: object, owner: str) -> np.random.Generator:
-    """A Generator passes through; an int seeds a new one; None draws fresh entropy."""
+    """A Generator passes through; an int starts a new one from that seed; None draws fresh entropy."""
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None:
@@ -161,24 +159,24 @@ def _check_noise(noise: object, owner: str) -> float:
     return float(noise)
 
 
-# ----------------------------------------------------------------------------- the seeds' small tables
+# -------------------------------------------------------------------------- the lectures' small tables
 
 PARTY_FEATURES = ("exam tomorrow", "free drinks", "date tonight")
 """The party neuron's three binary inputs x1, x2, x3, in column order."""
 
 PARTY_WEIGHTS = (-6.0, 3.0, 4.0)
-"""The seeds' party neuron: weights (w1, w2, w3) for (exam, drinks, date), threshold 0."""
+"""Honchar's party neuron: weights (w1, w2, w3) for (exam, drinks, date), threshold 0."""
 
 PARTY_QUESTIONS = (
     ("no exam tomorrow, and free drinks at the party", (0, 1, 0)),
     ("an exam tomorrow, but the free drinks are tempting", (1, 1, 0)),
     ("an exam tomorrow, free drinks, and the date of your dreams is calling", (1, 1, 1)),
 )
-"""The seeds' three questions as ``(description, x)``; the neuron answers 1 (party), 0, 1."""
+"""Honchar's three questions as ``(description, x)``; the neuron answers 1 (party), 0, 1."""
 
 
 def party() -> tuple[np.ndarray, np.ndarray]:
-    r"""The seeds' party neuron: all 8 evenings of (exam, drinks, date) and the neuron's decision.
+    r"""Honchar's party neuron: all 8 evenings of (exam, drinks, date) and the neuron's decision.
 
     $$y = \begin{cases} 1 & -6x_1 + 3x_2 + 4x_3 > 0 \\ 0 & \text{otherwise} \end{cases}$$
 
@@ -241,7 +239,7 @@ def half_adder() -> tuple[np.ndarray, np.ndarray]:
 
     $$\text{carry} = x_1 \wedge x_2,\qquad \text{sum} = x_1 \oplus x_2$$
 
-    The targets are exactly the seeds' table: (0, 0), (0, 1), (0, 1), (1, 0) for the inputs
+    The targets are exactly the lectures' table: (0, 0), (0, 1), (0, 1), (1, 0) for the inputs
     (0, 0), (0, 1), (1, 0), (1, 1), i.e. the binary number x1 + x2 with the carry column first.
     They are float32 (N, 2) targets for a network with two sigmoid outputs.
 
@@ -268,7 +266,7 @@ OVERFIT_W = (0.0, 2.0, 4.0, 6.0, 8.0)
 
 
 def overfitting_table() -> tuple[np.ndarray, np.ndarray]:
-    r"""The seeds' five-input table that two very different weight vectors fit exactly.
+    r"""The lectures' five-input table that two very different weight vectors fit exactly.
 
     $$\hat y = \sum_{i=1}^{5} w_i x_i,\qquad X\,W_{\text{true}} = X\,W_{\text{overfit}} = y$$
 
@@ -282,8 +280,6 @@ def overfitting_table() -> tuple[np.ndarray, np.ndarray]:
         >>> X, y = overfitting_table()
         >>> (X @ np.array(TRUE_W)).tolist() == (X @ np.array(OVERFIT_W)).tolist() == y.tolist()
         True
-
-    Chapter: 6, regularisation.
     """
     X = np.array(
         [[1, 1, 0, 0, 0], [2, 0, 1, 0, 0], [3, 0, 0, 1, 0], [4, 0, 0, 0, 1]],
@@ -480,8 +476,6 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         >>> labels = read_idx("t10k-labels-idx1-ubyte.gz")       # doctest: +SKIP
         >>> labels.shape, labels.dtype                            # doctest: +SKIP
         ((10000,), dtype('uint8'))
-
-    Chapter: 9, a first MNIST network.
     """
     return _read_idx(Path(path), owner="read_idx", hint=_READ_IDX_HINT)
 
@@ -651,8 +645,6 @@ def load_mnist(
         >>> X, y = load_mnist("test")                 # doctest: +SKIP
         >>> X.shape, X.dtype, y[:5].tolist()          # doctest: +SKIP
         ((10000, 28, 28), dtype('float32'), [7, 2, 1, 0, 4])
-
-    Chapter: 9, a first MNIST network.
     """
     if split not in _MNIST_STEMS:
         raise fail("load_mnist", f"expected split 'train' or 'test'; got {split!r}.")

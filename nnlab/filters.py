@@ -1,4 +1,4 @@
-r"""The seeds' two hand-made 2x2 filters, and the tools to see which black-and-white patches they detect.
+r"""Olteanu's two hand-made 2x2 filters, and the tools to see which black-and-white patches they detect.
 
 A filter followed by a rectifier fires (gives a positive output) on the patches that match it:
 
@@ -21,8 +21,6 @@ Example:
     >>> table.firing()                      # the patches with a positive output
     array([[[0, 1],
             [0, 1]]])
-
-Chapter: 7, CNN filters.
 """
 
 from __future__ import annotations

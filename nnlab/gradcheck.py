@@ -113,6 +113,7 @@ def check_module(
     deep-copied and cast to float64 first; random layers replay the same mask at every evaluation.
 
     Example:
+        >>> from nnlab.np_nn import Linear
         >>> result = check_module(Linear(4, 3), np.random.default_rng(0).normal(size=(5, 4)))
         >>> result.max_error < 1e-6
         True

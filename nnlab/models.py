@@ -1,11 +1,9 @@
-r"""Networks from the seeds, ready to train in either path: LeNet-5, and a Keras-style parameter table.
+r"""Networks from the lectures, ready to train in either path: LeNet-5, and a Keras-style parameter table.
 
 Example:
     >>> net = lenet5(rng=0)                          # NumPy; lenet5("torch", rng=0) is its twin
-    >>> count_params(net, input_shape=(1, 32, 32))   # prints one row per layer, then the total
+    >>> count_params(net, print_table=False)   # without print_table=False, one row per layer first
     61706
-
-Chapter: 7, CNN filters.
 """
 
 from __future__ import annotations
@@ -15,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._checks import fail, format_shape
-from .np_nn import init as _init
+from ._checks import as_generator, fail, format_shape
 
 if TYPE_CHECKING:
     import torch
@@ -29,9 +26,13 @@ BACKENDS = ("numpy", "torch")
 
 
 def lenet5(
-    backend: str = "numpy", *, rng: np.random.Generator | int | None = None, dtype: Any = np.float32
+    backend: str = "numpy",
+    *,
+    rng: np.random.Generator | int | None = None,
+    dtype: Any = np.float32,
+    fast: bool = True,
 ) -> Sequential | torch.nn.Sequential:
-    r"""LeNet-5 (LeCun et al., 1998) as the seeds describe it, for 1 x 32 x 32 images and 10 classes.
+    r"""LeNet-5 (LeCun et al., 1998) as Olteanu's lecture describes it, for 1 x 32 x 32 images and 10 classes.
 
     Two 5x5 convolutions with tanh, each followed by a 2x2 average pool, then three fully connected
     layers, two with tanh:
@@ -46,7 +47,7 @@ def lenet5(
     | Linear(120, 84), Tanh | 84 | 10,164 |
     | Linear(84, 10) | 10 | 850 |
 
-    61,706 parameters in all (the seeds' "60K"). The network outputs logits: the seeds' softmax
+    61,706 parameters in all (Olteanu's "60K"). The network outputs logits: the lecture's softmax
     output layer is the softmax inside ``CrossEntropyLoss`` during training, and
     ``predict_proba(net, x)`` applies it for class probabilities. MNIST's 28 x 28 digits are padded
     by 2 pixels on each side to 32 x 32, as in the original paper.
@@ -56,32 +57,32 @@ def lenet5(
         rng: a ``numpy.random.Generator`` (or int seed); the layers draw their initial weights from it
             in order, so both backends start from the same weights for the same seed.
         dtype: float32 (default) or float64.
+        fast: on the NumPy path, build the convolutions with ``Conv2d(..., fast=True)``, the tuned
+            code of ``nnlab/np_nn/_fast_conv.py`` that gives the same numbers (default True: an epoch
+            of MNIST is long); ``fast=False`` gives the plain im2col layers. The PyTorch path ignores it.
 
     Example:
         >>> net = lenet5(rng=0)
         >>> net(np.zeros((8, 1, 32, 32))).shape
         (8, 10)
-
-    Chapter: 7, CNN filters.
     """
     if backend not in BACKENDS:
         valid = ", ".join(repr(b) for b in BACKENDS)
         raise fail("lenet5", f"expected backend to be one of {valid}; got {backend!r}.")
-    rng = _init._rng(rng)
+    rng = as_generator(rng, owner="lenet5")
     if backend == "numpy":
         from .np_nn import Flatten, Linear, Sequential, Tanh
         from .np_nn.conv import AvgPool2d, Conv2d
+
+        conv = {"fast": bool(fast)}
     else:
-        from .torch_nn import (
-            Flatten,
-            Linear,
-            Sequential,
-            Tanh,
-        )  # says how to install PyTorch if it is missing
+        from .torch_nn import Flatten, Linear, Sequential, Tanh  # says how to install PyTorch if missing
         from .torch_nn.conv import AvgPool2d, Conv2d
+
+        conv = {}
     return Sequential(
-        Conv2d(1, 6, 5, rng=rng, dtype=dtype), Tanh(), AvgPool2d(2),    # 1x32x32 -> 6x28x28 -> 6x14x14
-        Conv2d(6, 16, 5, rng=rng, dtype=dtype), Tanh(), AvgPool2d(2),   # -> 16x10x10 -> 16x5x5
+        Conv2d(1, 6, 5, rng=rng, dtype=dtype, **conv), Tanh(), AvgPool2d(2),    # 1x32x32 -> 6x28x28 -> 6x14x14
+        Conv2d(6, 16, 5, rng=rng, dtype=dtype, **conv), Tanh(), AvgPool2d(2),   # -> 16x10x10 -> 16x5x5
         Flatten(),                                                      # -> 400
         Linear(400, 120, rng=rng, dtype=dtype), Tanh(),
         Linear(120, 84, rng=rng, dtype=dtype), Tanh(),
@@ -126,8 +127,6 @@ def count_params(model: Any, *, input_shape: Sequence[int] | None = None, print_
         -------------------------------------------------------------------------------------
         Total params: 61,706
         61706
-
-    Chapter: 7, CNN filters.
     """
     torch_model = _is_torch(model)
     if torch_model:

@@ -22,6 +22,26 @@ def bench_mlp():
         sys.path.remove(str(BENCHMARKS))
 
 
+@pytest.fixture(scope="module")
+def bench_conv():
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_conv
+
+        yield bench_conv
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_conv_benchmark_times_both_numpy_convolutions_and_a_lenet_epoch(bench_conv):
+    """The layer table has a plain and a fast row per convolution; the epoch runs (here on one batch)."""
+    assert bench_conv.HAS_FAST_SWITCH
+    plain, fast = bench_conv.conv_layer(1, 6, 0, fast=False), bench_conv.conv_layer(1, 6, 0, fast=True)
+    assert (plain.fast, fast.fast) == (False, True)
+    X, y = bench_conv.mnist_shaped(bench_conv.BATCH)
+    assert X.shape == (64, 1, 32, 32) and bench_conv.numpy_epoch(X, y) > 0
+
+
 def test_lean_reference_loop_ends_with_nnlabs_weights(bench_mlp):
     rng = np.random.default_rng(5)
     X = rng.random((300, 784), dtype=np.float32)  # 2 full batches of 128 and a last one of 44

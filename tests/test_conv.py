@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from nnlab.gradcheck import check_module
-from nnlab.np_nn import Sequential
+from nnlab.np_nn import Flatten, Linear, ReLU, Sequential
 from nnlab.np_nn.conv import AvgPool2d, Conv2d, MaxPool2d, conv2d_naive
 
 # Largest relative error between backward and centred differences (float64). Every layer here is
@@ -64,22 +64,41 @@ def test_lenet_shaped_stack_gradients(rng):
     assert result.max_error < TOL, str(result)
 
 
-def test_input_grad_false_skips_dx_and_still_fills_grads(rng):
-    conv = Conv2d(2, 3, 3, rng=0)
-    x, dout = rng.normal(size=(4, 2, 6, 6)), rng.normal(size=(4, 3, 4, 4))
-    conv(x)
-    dx = conv.backward(dout)
-    full = {k: g.copy() for k, g in conv.grads.items()}
-    conv.grads["W"].fill(7.0)  # overwritten, not accumulated
-    assert conv.backward(dout, input_grad=False) is None
-    for k in full:
-        np.testing.assert_array_equal(conv.grads[k], full[k])
-    assert dx.shape == x.shape
+def test_backward_always_returns_a_fresh_dx_and_overwrites_grads(rng):
+    """backward gives dx every time, never accumulates into grads, and dx is the caller's to keep."""
+    for fast in (False, True):
+        conv = Conv2d(2, 3, 3, rng=0, fast=fast)
+        x, dout = rng.normal(size=(4, 2, 6, 6)), rng.normal(size=(4, 3, 4, 4))
+        conv(x)
+        dx = conv.backward(dout)
+        full = {k: g.copy() for k, g in conv.grads.items()}
+        conv.grads["W"].fill(7.0)  # overwritten, not accumulated
+        assert conv.backward(dout).shape == x.shape
+        for k in full:
+            np.testing.assert_array_equal(conv.grads[k], full[k])
+        assert dx.shape == x.shape
 
 
-def test_work_buffers_follow_batch_size_and_dtype(rng):
-    """Conv2d keeps its im2col buffers between calls; a new batch size or dtype must not reuse stale ones."""
-    conv = Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64)
+@pytest.mark.parametrize("fast", [False, True])
+def test_saliency_maps_image_by_image_are_not_overwritten(fast):
+    """Regression: a batch of one without padding made the fast dx a view of a kept buffer."""
+    net = Sequential(Conv2d(1, 2, 3, rng=0, dtype=np.float64, fast=fast), ReLU(), Flatten(),
+                     Linear(18, 1, rng=0, dtype=np.float64))  # fmt: skip
+    images = np.random.default_rng(1).normal(size=(3, 1, 1, 5, 5))
+    maps = []
+    for img in images:
+        net(img)
+        maps.append(net.backward(np.ones((1, 1))))
+    assert not np.shares_memory(maps[0], maps[2])
+    for img, saliency in zip(images, maps):  # each map is still the one computed for its own image
+        net(img)
+        np.testing.assert_array_equal(net.backward(np.ones((1, 1))), saliency)
+    assert not np.allclose(maps[0], maps[2])
+
+
+def test_fast_work_buffers_follow_batch_size_and_dtype(rng):
+    """The fast Conv2d keeps its im2col buffers between calls; a new batch size or dtype must not reuse stale ones."""
+    conv = Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64, fast=True)
     ref = copy.deepcopy(conv)
     for n in (5, 2, 5):
         x, dout = rng.normal(size=(n, 2, 6, 6)), rng.normal(size=(n, 3, 6, 6))
@@ -92,9 +111,37 @@ def test_work_buffers_follow_batch_size_and_dtype(rng):
     assert conv(np.ones((1, 2, 6, 6))).dtype == np.float32
 
 
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), ((1, 2), (2, 0)), (3, 2), ((2, 3), (0, 1))])
+@pytest.mark.parametrize("n", [1, 3])
+def test_fast_plain_and_naive_convolutions_agree(stride, padding, n, rng):
+    """Forward, dx, dW and db of the fast path equal the plain im2col's to 1e-10 in float64; outputs equal the loops'."""
+    plain = Conv2d(3, 4, (3, 2), stride=stride, padding=padding, rng=5, bias_init="normal", dtype=np.float64)
+    fast = copy.deepcopy(plain)
+    fast.fast = True
+    x = rng.normal(size=(n, 3, 7, 6))
+    out = plain(x)
+    np.testing.assert_allclose(fast(x), out, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(out, conv2d_naive(x, plain.W, plain.b, stride, padding), rtol=0, atol=1e-10)
+    dout = rng.normal(size=out.shape)
+    np.testing.assert_allclose(fast.backward(dout), plain.backward(dout), rtol=0, atol=1e-10)
+    for name in ("W", "b"):
+        np.testing.assert_allclose(fast.grads[name], plain.grads[name], rtol=0, atol=1e-10, err_msg=name)
+    assert repr(fast) == repr(plain)  # the same layer; only the speed differs
+
+
+def test_empty_batches_pass_through_conv_and_flatten():
+    """Regression: a batch of zero examples crashed Conv2d and Flatten (a reshape with -1), as in PyTorch it does not."""
+    for fast in (False, True):
+        net = Sequential(Conv2d(1, 2, 3, rng=0, fast=fast), MaxPool2d(2), Flatten(), Linear(8, 3, rng=0))
+        out = net(np.zeros((0, 1, 6, 6)))
+        assert out.shape == (0, 3)
+        assert net.backward(np.zeros((0, 3))).shape == (0, 1, 6, 6)
+        assert net.grads["0.W"].shape == (2, 1, 3, 3) and not net.grads["0.W"].any()
+
+
 # -- the loop reference -----------------------------------------------------------------------------
 @pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), ((1, 2), (2, 0)), (3, 2)])
-def test_fast_conv2d_equals_the_naive_loops(stride, padding, rng):
+def test_conv2d_equals_the_naive_loops(stride, padding, rng):
     conv = Conv2d(3, 4, (3, 2), stride=stride, padding=padding, rng=5, bias_init="normal", dtype=np.float64)
     x = rng.normal(size=(2, 3, 7, 6))
     np.testing.assert_allclose(

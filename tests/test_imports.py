@@ -74,3 +74,19 @@ def test_without_torch_the_error_says_how_to_install_it(statement, expected):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == expected
     assert "pip install" in result.stdout
+
+
+def test_the_pytorch_twin_uses_no_private_helper_of_the_numpy_path():
+    """What both paths need lives in nnlab._shapes and nnlab._checks; torch_nn imports only np_nn's public names."""
+    import ast
+    import re
+
+    for path in sorted((ROOT / "nnlab" / "torch_nn").glob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and "np_nn" in (node.module or ""):
+                private = [a.name for a in node.names if a.name.startswith("_")]
+                assert not private, f"{path.name} imports {private} from {node.module}"
+                assert not (node.module or "").split(".")[-1].startswith("_"), f"{path.name}: {node.module}"
+        assert not re.search(r"np_nn[\w.]*\._[a-z]", source), path.name
+        assert "_init._" not in source, path.name

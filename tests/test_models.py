@@ -83,7 +83,7 @@ def test_lenet5_learns_a_small_batch(rng):
     losses = []
     for _ in range(15):
         losses.append(loss(net(X), y))
-        net.backward(loss.backward(), input_grad=False)
+        net.backward(loss.backward())
         opt.step()
     assert losses[-1] < 0.1 * losses[0]
 
@@ -111,7 +111,7 @@ def test_torch_lenet5_is_the_numpy_twin(rng):
     loss = nn.CrossEntropyLoss()
     out = net(x)
     loss(out, y)
-    net.backward(loss.backward(), input_grad=False)
+    net.backward(loss.backward())
     device = next(twin.parameters()).device
     out_t = twin(torch.from_numpy(x).to(device))
     torch.nn.functional.cross_entropy(out_t, torch.from_numpy(y).to(device)).backward()
@@ -174,3 +174,16 @@ def test_filter_values_and_printed_table():
     )
     text = str(truth_table(*L_FILTER)).splitlines()
     assert len(text) == 17 and text[5].split() == ["0", "1", "/", "0", "0", "1.0", "yes"]
+
+
+def test_lenet5_uses_the_fast_convolution_and_it_changes_no_number(rng):
+    """lenet5 switches on Conv2d(fast=True); the plain layers give the same outputs and gradients."""
+    fast, plain = lenet5(rng=0, dtype=np.float64), lenet5(rng=0, dtype=np.float64, fast=False)
+    assert [m.fast for m in fast if isinstance(m, Conv2d)] == [True, True]
+    assert [m.fast for m in plain if isinstance(m, Conv2d)] == [False, False]
+    x = rng.random((3, 1, 32, 32))
+    np.testing.assert_allclose(fast(x), plain(x), rtol=0, atol=1e-10)
+    dout = rng.normal(size=(3, 10))
+    np.testing.assert_allclose(fast.backward(dout), plain.backward(dout), rtol=0, atol=1e-10)
+    for name, g in plain.grads.items():
+        np.testing.assert_allclose(fast.grads[name], g, rtol=0, atol=1e-10, err_msg=name)

@@ -131,7 +131,7 @@ pytestmark_stability = pytest.mark.filterwarnings("error")
 
 @pytestmark_stability
 def test_relu_keeps_dtype_and_nan():
-    """F.relu takes a fast path for floats (np.clip); both paths must give max(0, z)."""
+    """F.relu is max(0, z): the input's dtype, NaN stays NaN, integers stay integers."""
     z = np.array([-2.0, -0.0, 0.0, 3.5, np.nan, np.inf, -np.inf], dtype=np.float32)
     out = F.relu(z)
     assert out.dtype == np.float32
@@ -327,11 +327,15 @@ def test_sgd_momentum_forms_agree_with_hand_loops():
 
 
 def test_weight_decay_and_l1_add_to_the_gradient():
+    """L2 is the optimiser's weight_decay; L1 is a term of the loss whose backward adds λ·sign(w)."""
     model = _quadratic_model()
     w0 = model.params["W"].copy()
     _grads_for(model)
     g = model.grads["W"].copy()
-    nn.optim.SGD(model, lr=0.5, weight_decay=0.1, l1=0.01).step()
+    penalty = nn.L1Penalty(model, strength=0.01)
+    assert penalty() == pytest.approx(0.01 * sum(np.abs(p).sum() for p in model.params.values()))
+    penalty.backward()
+    nn.optim.SGD(model, lr=0.5, weight_decay=0.1).step()
     np.testing.assert_allclose(model.params["W"], w0 - 0.5 * (g + 0.1 * w0 + 0.01 * np.sign(w0)), atol=1e-12)
 
 
@@ -504,6 +508,32 @@ def test_linear_wrong_features_and_single_example():
         nn.Linear(3, 2)(np.zeros((5, 4)))
     with pytest.raises(ValueError, match=r"got \(3,\)\. A single example needs a batch axis"):
         nn.Linear(3, 2)(np.zeros(3))
+
+
+def test_one_image_through_flatten_is_told_about_the_batch_axis():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    with pytest.raises(
+        ValueError,
+        match=r"^Linear expected x of shape \(N, 64\); got \(8, 8\)\. If this is one example, it needs a batch"
+        r" axis: x\.reshape\(1, 8, 8\), or x\[None\]; if it is 8 examples, make in_features 8\.$",
+    ):
+        net(np.zeros((8, 8)))
+    assert net(np.zeros((8, 8))[None]).shape == (1, 10)  # the fix the hint names works
+    with pytest.raises(ValueError, match=r"^Flatten expected x of shape \(N, \.\.\.\) with a batch axis; got \(64,\)\. "
+                       r"A single example needs a batch axis: use x\[None\]\.$"):  # fmt: skip
+        nn.Flatten()(np.zeros(64))
+
+
+def test_pytorch_vocabulary_on_a_numpy_model_points_to_params():
+    net = nn.Sequential(nn.Linear(2, 3), nn.ReLU())
+    with pytest.raises(AttributeError, match=r"no parameters\(\): that is PyTorch's\. .* net\.params .*"
+                       r"nnlab\.bridge\.twin\(net\)"):  # fmt: skip
+        net.parameters()
+    with pytest.raises(AttributeError, match=r"Linear \(a NumPy model\) has no state_dict\(\)"):
+        net[0].state_dict()
+    assert not hasattr(net, "named_parameters")  # so code that asks "is this PyTorch?" gets no
+    with pytest.raises(AttributeError, match=r"'Sequential' object has no attribute 'weights'"):
+        net.weights  # noqa: B018
 
 
 @pytest.mark.parametrize("layout", ["C", "F"])

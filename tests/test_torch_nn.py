@@ -224,14 +224,15 @@ OPTIMISERS = {
     "SGD": lambda o, m: o.SGD(m, lr=0.1),
     "SGD-momentum": lambda o, m: o.SGD(m, lr=0.1, momentum=0.9),
     "SGD-friction-decay": lambda o, m: o.SGD(m, lr=0.1, friction=0.2, weight_decay=0.01),
-    "SGD-l1": lambda o, m: o.SGD(m, lr=0.1, l1=0.01),
+    "SGD-l1": lambda o, m: o.SGD(m, lr=0.1),
     "Adagrad": lambda o, m: o.Adagrad(m, lr=0.1),
     "RMSProp": lambda o, m: o.RMSProp(m, lr=0.01, alpha=0.9, weight_decay=0.01),
     "Adadelta": lambda o, m: o.Adadelta(m),
-    "Adadelta-lr-l1": lambda o, m: o.Adadelta(m, lr=0.5, rho=0.8, l1=0.01),
+    "Adadelta-lr-l1": lambda o, m: o.Adadelta(m, lr=0.5, rho=0.8),
     "Adam": lambda o, m: o.Adam(m, lr=0.01),
-    "Adam-decay-l1": lambda o, m: o.Adam(m, lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, l1=0.01),
+    "Adam-decay-l1": lambda o, m: o.Adam(m, lr=0.01, betas=(0.8, 0.9), weight_decay=0.1),
 }
+L1 = {"SGD-l1": 0.01, "Adadelta-lr-l1": 0.01, "Adam-decay-l1": 0.01}  # L1 is a term of the loss: L1Penalty
 
 
 @pytest.mark.parametrize("name", OPTIMISERS)
@@ -243,14 +244,19 @@ def test_five_optimiser_steps_agree(name):
     np_opt = OPTIMISERS[name](np_nn.optim, np_net)
     torch_opt = OPTIMISERS[name](torch_nn.optim, torch_net)
     np_loss, torch_loss = np_nn.MSELoss(), torch_nn.MSELoss()
+    np_l1 = np_nn.L1Penalty(np_net, L1.get(name, 0.0))
+    torch_l1 = torch_nn.L1Penalty(torch_net, L1.get(name, 0.0))
     for _ in range(5):
         np_opt.zero_grad()
-        np_loss(np_net(X), Y)
+        np_cost = np_loss(np_net(X), Y) + np_l1()
         np_net.backward(np_loss.backward())
+        np_l1.backward()
         np_opt.step()
         torch_opt.zero_grad()
-        torch_loss(torch_net(X), Y).backward()
+        torch_cost = torch_loss(torch_net(X), Y) + torch_l1()
+        torch_cost.backward()
         torch_opt.step()
+        assert torch_cost.item() == pytest.approx(np_cost, rel=1e-12)
     for key, p in np_net.params.items():
         np.testing.assert_allclose(_numpy(torch_net.params[key]), p, rtol=0, atol=1e-8, err_msg=key)
     assert repr(torch_opt) == repr(np_opt)
@@ -270,22 +276,26 @@ def test_optimisers_are_torch_optimisers_with_settable_hyperparameters():
     assert opt.lr == pytest.approx(0.025)
 
 
-def test_l1_leaves_the_gradient_as_autograd_made_it():
+def test_l1_is_a_term_of_the_loss_whose_gradient_autograd_adds():
     net = torch_nn.Linear(3, 2, rng=0)
-    opt = torch_nn.optim.SGD(net, lr=0.1, l1=0.5)
+    opt = torch_nn.optim.SGD(net, lr=0.1)
+    penalty = torch_nn.L1Penalty(net, strength=0.5)
     torch_nn.MSELoss()(net(np.ones((4, 3))), np.zeros((4, 2))).backward()
-    before = {k: g.clone() for k, g in net.grads.items()}
+    data_grads = {k: g.clone() for k, g in net.grads.items()}
+    opt.zero_grad()
+    (torch_nn.MSELoss()(net(np.ones((4, 3))), np.zeros((4, 2))) + penalty()).backward()
     W = net.W.detach().clone()
+    assert torch.allclose(net.grads["W"], data_grads["W"] + 0.5 * torch.sign(W))
     opt.step()
-    assert all(torch.equal(before[k], g) for k, g in net.grads.items())
-    assert torch.allclose(net.W, W - 0.1 * (before["W"] + 0.5 * torch.sign(W)))
+    assert torch.allclose(net.W, W - 0.1 * (data_grads["W"] + 0.5 * torch.sign(W)))
+    assert repr(penalty) == repr(np_nn.L1Penalty(np_nn.Linear(3, 2), 0.5)) == "L1Penalty(strength=0.5)"
 
 
-def test_l1_with_a_closure_and_across_copies():
+def test_steps_with_a_closure_and_across_copies():
     def run(use_closure: bool, copy_first: bool = False) -> torch.Tensor:
         net = torch_nn.Linear(3, 2, rng=0, dtype=np.float64)
-        opt = torch_nn.optim.Adam(net, lr=0.1, l1=0.2)
-        if copy_first:  # deepcopy and state_dict drop torch's hooks and extra attributes; l1 must survive
+        opt = torch_nn.optim.Adam(net, lr=0.1, weight_decay=0.2)
+        if copy_first:  # deepcopy and state_dict drop extra attributes; model and steps must survive
             opt = copy.deepcopy(opt)
             net = opt.model
             opt.load_state_dict(opt.state_dict())
@@ -302,7 +312,7 @@ def test_l1_with_a_closure_and_across_copies():
             else:
                 closure()
                 opt.step()
-        assert opt.steps == 3 and opt.l1 == 0.2
+        assert opt.steps == 3 and opt.weight_decay == 0.2
         return net.W.detach()
 
     assert torch.allclose(run(True), run(False), rtol=0, atol=1e-15)
@@ -316,11 +326,8 @@ def test_optimiser_signatures_mirror_numpy():
         np_sig = inspect.signature(getattr(np_nn.optim, name))
         torch_sig = inspect.signature(getattr(torch_nn.optim, name))
         for param in np_sig.parameters.values():
-            if param.kind is param.VAR_KEYWORD:  # **regularisers: weight_decay and l1, keyword-only here
-                assert torch_sig.parameters["weight_decay"].default == 0.0
-                assert torch_sig.parameters["l1"].default == 0.0
-                continue
             assert torch_sig.parameters[param.name].default == param.default, (name, param.name)
+            assert torch_sig.parameters[param.name].kind == param.kind, (name, param.name)
 
 
 # -- structure: names, files, weights ---------------------------------------------------------------
@@ -329,7 +336,9 @@ def test_the_two_paths_mirror_names_and_files():
     numpy_only = {"conv2d_naive"}  # the loop that is the lesson; PyTorch has no loop to show
     assert set(np_nn.__all__) - later - numpy_only <= set(torch_nn.__all__)
     np_dir, torch_dir = Path(np_nn.__file__).parent, Path(torch_nn.__file__).parent
-    assert {p.name for p in np_dir.glob("*.py")} - {"conv.py"} <= {p.name for p in torch_dir.glob("*.py")}
+    fast_only = {"_fast_conv.py"}  # the tuned NumPy convolution; PyTorch has its own
+    torch_files = {p.name for p in torch_dir.glob("*.py")}
+    assert {p.name for p in np_dir.glob("*.py")} - {"conv.py"} - fast_only <= torch_files
     for sub in ("functional", "init", "optim"):
         assert set(getattr(np_nn, sub).__all__) <= set(getattr(torch_nn, sub).__all__)
 
@@ -399,6 +408,9 @@ def _message(fn) -> str:
         lambda p: p.Linear(0, 3),
         lambda p: p.Dropout(1.0),
         lambda p: p.Flatten()(np.zeros(3)),
+        lambda p: p.Sequential(p.Flatten(), p.Linear(64, 10, rng=0))(np.zeros((8, 8))),
+        lambda p: p.Linear(64, 10, rng=0)(np.zeros((8, 8))),
+        lambda p: p.Sequential(p.Flatten(), p.Linear(64, 10, rng=0))(np.zeros((1, 8, 9))),
         lambda p: p.Softmax()(np.zeros((2, 3, 4))),
         lambda p: p.PReLU(3)(np.zeros((2, 4))),
         lambda p: p.MSELoss()(np.zeros((4, 1)), np.zeros(4)),

@@ -20,7 +20,9 @@ class _Elementwise(Module):
 
     def _dout(self, dout: np.ndarray) -> np.ndarray:
         keep = self._keep
-        return self._cached(keep, dout, () if keep is None else keep.shape)
+        return self._cached(
+            keep, dout, () if keep is None else keep.shape, None if keep is None else keep.dtype
+        )
 
 
 class Step(_Elementwise):
@@ -38,7 +40,7 @@ class Step(_Elementwise):
         return F.step(z)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return np.zeros_like(self._dout(dout), dtype=self._keep.dtype)
+        return np.zeros_like(self._dout(dout))  # ∂L/∂z = 0: the step is flat wherever it has a derivative
 
 
 class Sign(Step):
@@ -62,14 +64,14 @@ class Sigmoid(_Elementwise):
     """
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        out = F.sigmoid(self._input(z))
-        self._keep = out
+        out = F.sigmoid(self._input(z))  # σ(z)
+        self._keep = out  # backward needs σ(z)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
         s = self._keep
-        return dout * s * (1.0 - s)
+        return dout * s * (1 - s)  # ∂L/∂z = δ·σ(z)(1 − σ(z))
 
 
 class Tanh(_Elementwise):
@@ -79,14 +81,14 @@ class Tanh(_Elementwise):
     """
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        out = np.tanh(self._input(z))
-        self._keep = out
+        out = np.tanh(self._input(z))  # tanh(z)
+        self._keep = out  # backward needs tanh(z)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
         t = self._keep
-        return dout * (1.0 - t * t)
+        return dout * (1 - t * t)  # ∂L/∂z = δ·(1 − tanh²z)
 
 
 class ReLU(_Elementwise):
@@ -96,13 +98,13 @@ class ReLU(_Elementwise):
     """
 
     def forward(self, z: np.ndarray) -> np.ndarray:
-        out = F.relu(self._input(z))
-        self._keep = out
+        out = F.relu(self._input(z))  # max(0, z)
+        self._keep = out  # backward needs to know where z > 0 (exactly where out > 0)
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
-        return dout * (self._keep > 0)
+        return dout * (self._keep > 0)  # ∂L/∂z = δ·[z > 0]
 
 
 class LeakyReLU(_Elementwise):
@@ -120,11 +122,11 @@ class LeakyReLU(_Elementwise):
     def forward(self, z: np.ndarray) -> np.ndarray:
         z = self._input(z)
         self._keep = z
-        return np.where(z > 0, z, z * self.negative_slope)
+        return np.where(z > 0, z, self.negative_slope * z)  # z if z > 0 else αz
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
-        return np.where(self._keep > 0, dout, dout * self.negative_slope)
+        return np.where(self._keep > 0, dout, self.negative_slope * dout)  # ∂L/∂z = δ·(1 if z > 0 else α)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -161,18 +163,17 @@ class PReLU(_Elementwise):
     def forward(self, z: np.ndarray) -> np.ndarray:
         z = self._input(z)
         self._keep = z
-        return np.where(z > 0, z, z * self._slope(z))
+        return np.where(z > 0, z, self._slope(z) * z)  # z if z > 0 else az
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
         z = self._keep
-        neg = z <= 0
-        dz_neg = np.where(neg, dout * z, 0)
+        da = np.where(z > 0, 0, dout * z)  # ∂L/∂a = Σ_{z ≤ 0} δ·z, summed below
         if self.num_parameters == 1:
-            self.grads["a"][0] = dz_neg.sum()
+            self.grads["a"] = da.sum().reshape(1)  # one slope: summed over everything
         else:
-            self.grads["a"][...] = dz_neg.sum(axis=tuple(i for i in range(z.ndim) if i != 1))
-        return np.where(neg, dout * self._slope(z), dout)
+            self.grads["a"] = da.sum(axis=tuple(i for i in range(z.ndim) if i != 1))  # one per channel
+        return np.where(z > 0, dout, self._slope(z) * dout)  # ∂L/∂z = δ·(1 if z > 0 else a)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
@@ -190,11 +191,11 @@ class Softmax(_Elementwise):
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         z = self._input(z, shape=("N", "C"), hint="Softmax normalises each row of a 2-D batch of scores.")
-        out = F.softmax(z, axis=1)
-        self._keep = out
+        out = F.softmax(z, axis=1)  # s_j = e^{z_j} / Σ_k e^{z_k}
+        self._keep = out  # backward needs s
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         dout = self._dout(dout)
         s = self._keep
-        return s * (dout - (dout * s).sum(axis=1, keepdims=True))
+        return s * (dout - (dout * s).sum(axis=1, keepdims=True))  # ∂L/∂z = s ⊙ (δ − Σ_k δ_k s_k)

@@ -1,151 +1,40 @@
 r"""Convolution and pooling: ``Conv2d``, ``MaxPool2d``, ``AvgPool2d``, and the loop ``conv2d_naive``.
 
 A convolution layer slides each filter over the image and takes a weighted sum at every position.
-Like every deep-learning library, and like the seeds, it computes the cross-correlation
+Like every deep-learning library, and like Olteanu's lecture, it computes the cross-correlation
 
 $$S(i, j) = \sum_m \sum_n I(i + m, j + n)\, K(m, n)$$
 
 summed over the input channels, plus one bias per filter. ``conv2d_naive`` is that formula written as
-loops; ``Conv2d`` computes the same numbers with one matrix product (im2col):
+loops; ``Conv2d`` computes the same numbers with one matrix product per image (im2col):
 
 1. Copy every kH x kW window of the input into one column of a matrix ``cols`` of shape
-   (C_in·kH·kW, H_out·W_out·N): row (c, m, n) holds $I_c(i + m, j + n)$ for every position (i, j).
+   (N, C_in·kH·kW, H_out·W_out): row (c, m, k) holds $I_c(i s_H + m, j s_W + k)$ for every position (i, j).
 2. Then $\mathrm{out} = W_{2d}\,\mathrm{cols} + b$ with the weights flattened to (C_out, C_in·kH·kW).
 
-The same matrix gives the weight gradient, $\partial L/\partial W_{2d} = \mathrm{dout}\,\mathrm{cols}^\top$,
-and the input gradient comes from $W_{2d}^\top\,\mathrm{dout}$ by adding every column back onto the
-window it came from (col2im). Inside, images are stored batch-last, (C, H, W, N), so each of the
-kH·kW copies moves runs of N numbers instead of rows of W_out: that made im2col several times faster
-here, and matters more than the product itself for LeNet-sized layers.
+The same matrix gives the weight gradient, $\partial L/\partial W_{2d} = \sum_n \delta_n\,\mathrm{cols}_n^\top$,
+and the input gradient comes from $W_{2d}^\top\,\delta$ by adding every column back onto the window
+it came from (col2im).
 
-Chapter: 7, CNN filters.
+``Conv2d(..., fast=True)`` computes the same numbers with the tuned code of ``_fast_conv.py``
+(batch-last storage, reused buffers, a blocked weight gradient); ``nnlab.models.lenet5`` uses it.
+The tests check that the fast layer, this plain one and ``conv2d_naive`` agree.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import fail, format_shape
+from .._checks import as_generator, fail
+from .._shapes import Pair, Window, check_image_shape, conv_repr, output_size, pair, pool_window, show_pair
+from . import _fast_conv
 from . import init as _init
 from .module import Module
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d", "conv2d_naive"]
-
-Pair = int | tuple[int, int]
-
-# The weight gradient is a product (C_out, P) x (P, C_in·kH·kW) with P = H_out·W_out·N up to ~50,000.
-# OpenBLAS runs such a long, thin product up to 4x faster in blocks of a few thousand columns (measured
-# on the 2-core machine for LeNet's conv1), so backward sums it block by block.
-_BLOCK = 4096
-
-
-# -- shared checks (also used by nnlab.torch_nn.conv, so both paths say the same sentences) ---------
-def _pair(value: object, *, owner: str, name: str, minimum: int) -> tuple[int, int]:
-    """Read an int or an (h, w) pair of ints, each at least ``minimum``."""
-
-    def is_int(v: object) -> bool:
-        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-    if is_int(value):
-        pair = (int(value), int(value))  # type: ignore[arg-type]
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(is_int(v) for v in value):
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise fail(owner, f"expected {name} as an int or an (h, w) pair of ints; got {value!r}.")
-    if min(pair) < minimum:
-        kind = "positive" if minimum > 0 else "non-negative"
-        raise fail(owner, f"expected {name} to be {kind}; got {value!r}.")
-    return pair
-
-
-def _show(pair: tuple[int, int]) -> str:
-    """``5`` for a square (5, 5), else ``(5, 3)``: what the repr prints."""
-    return str(pair[0]) if pair[0] == pair[1] else str(pair)
-
-
-def _conv_repr(layer: object) -> str:
-    """The settings a Conv2d prints (both paths): stride and padding only when not the default."""
-    text = (
-        f"in_channels={layer.in_channels}, out_channels={layer.out_channels},"
-        f" kernel_size={_show(layer.kernel_size)}"
-    )
-    if layer.stride != (1, 1):
-        text += f", stride={_show(layer.stride)}"
-    if layer.padding != (0, 0):
-        text += f", padding={_show(layer.padding)}"
-    return text
-
-
-def _pool_window(
-    kernel_size: Pair, stride: Pair | None, *, owner: str
-) -> tuple[tuple[int, int], tuple[int, int]]:
-    """A pool's (kernel_size, stride) as pairs; the stride defaults to the window (no overlap)."""
-    kernel = _pair(kernel_size, owner=owner, name="kernel_size", minimum=1)
-    return kernel, kernel if stride is None else _pair(stride, owner=owner, name="stride", minimum=1)
-
-
-def _channel_hint(shape: tuple[int, ...], weight_shape: tuple[int, ...] | None) -> str | None:
-    """A likely fix for an input of the wrong shape; ``weight_shape`` is a Conv2d's W (None for a pool)."""
-    channels = None if weight_shape is None else weight_shape[1]
-    if len(shape) == 3:
-        if channels is not None and channels > 1 and shape[0] == channels:
-            return "A single image needs a batch axis: use x[None]."
-        if channels == 1:
-            return "A batch of one-channel images needs a channel axis: use x[:, None]."
-        return "Images come as (N, C, H, W): add a channel axis with x[:, None] or a batch axis with x[None]."
-    if len(shape) == 2 and channels == 1 and math.isqrt(shape[1]) ** 2 == shape[1]:
-        side = math.isqrt(shape[1])
-        return f"Flat images need their shape back: x.reshape(-1, 1, {side}, {side})."
-    if len(shape) == 4 and channels is not None and shape[3] == channels:
-        return "Channels come first here, (N, C, H, W): use x.transpose(0, 3, 1, 2) on channels-last data."
-    if len(shape) == 4 and weight_shape is not None:
-        return (
-            f"The input has {shape[1]} channel{'s' if shape[1] != 1 else ''} and W of shape"
-            f" {format_shape(weight_shape)} expects {channels}: make in_channels match."
-        )
-    return None
-
-
-def _check_image_shape(shape: tuple[int, ...], weight_shape: tuple[int, ...] | None, *, owner: str) -> None:
-    """Raise unless ``shape`` is (N, C, H, W) with the C_in of ``weight_shape`` (any C for a pool)."""
-    channels = "C" if weight_shape is None else weight_shape[1]
-    if len(shape) != 4 or (weight_shape is not None and shape[1] != channels):
-        want = format_shape(("N", channels, "H", "W"))
-        hint = _channel_hint(shape, weight_shape)
-        raise fail(owner, f"expected x of shape {want}; got {format_shape(shape)}.", hint)
-
-
-class _Window(NamedTuple):
-    """A sliding window's settings, as (kH, kW), (s_H, s_W) and (p_H, p_W) pairs."""
-
-    kernel_size: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[int, int] = (0, 0)
-
-
-def _output_size(
-    shape: tuple[int, ...], layer: object, *, weight_shape: tuple[int, ...] | None = None, owner: str = ""
-) -> tuple[int, int]:
-    r"""$H_{out} = \lfloor (H + 2p - kH) / s \rfloor + 1$ (W_out likewise), or a sentence if the window won't fit.
-
-    ``layer`` has ``kernel_size``, ``stride`` and (optionally) ``padding`` pairs: a layer or a ``_Window``.
-    """
-    kernel, stride, padding = layer.kernel_size, layer.stride, getattr(layer, "padding", (0, 0))
-    (H, W), (kH, kW), (sH, sW), (pH, pW) = shape[2:], kernel, stride, padding
-    if H + 2 * pH < kH or W + 2 * pW < kW:
-        padded = f" (with padding {_show(padding)})" if pH or pW else ""
-        what = f"W of shape {format_shape(weight_shape)}" if weight_shape else f"a window of shape {kernel}"
-        raise fail(
-            owner or type(layer).__name__,
-            f"expected images at least as large as its {kH}x{kW} window{padded}; got x of shape"
-            f" {format_shape(shape)} for {what}.",
-            "Use padding, a smaller kernel, or fewer pooling layers before this one.",
-        )
-    return (H + 2 * pH - kH) // sH + 1, (W + 2 * pW - kW) // sW + 1
 
 
 # -- convolution ------------------------------------------------------------------------------------
@@ -157,7 +46,7 @@ def conv2d_naive(
     $$\mathrm{out}[n, f, i, j] = b_f + \sum_{c} \sum_{m} \sum_{k}
       x_{pad}[n, c, i s_H + m, j s_W + k]\; W[f, c, m, k]$$
 
-    which for one channel, stride 1 and no padding is the seeds'
+    which for one channel, stride 1 and no padding is the lectures'
     $S(i, j) = \sum_m \sum_n I(i + m, j + n) K(m, n)$.
 
     Shapes: x (N, C_in, H, W), W (C_out, C_in, kH, kW), b (C_out,) -> out (N, C_out, H_out, W_out).
@@ -167,16 +56,14 @@ def conv2d_naive(
         >>> conv2d_naive(I, np.ones((1, 1, 2, 2)), np.zeros(1))[0, 0]   # sums of 2x2 windows
         array([[ 8., 12.],
                [20., 24.]])
-
-    Chapter: 7, CNN filters.
     """
     x, W, b = np.asarray(x), np.asarray(W), np.asarray(b)
     C_out, C_in, kH, kW = W.shape
-    _check_image_shape(x.shape, W.shape, owner="conv2d_naive")
-    sH, sW = _pair(stride, owner="conv2d_naive", name="stride", minimum=1)
-    pH, pW = _pair(padding, owner="conv2d_naive", name="padding", minimum=0)
-    window = _Window((kH, kW), (sH, sW), (pH, pW))
-    H_out, W_out = _output_size(x.shape, window, weight_shape=W.shape, owner="conv2d_naive")
+    check_image_shape(x.shape, W.shape, owner="conv2d_naive")
+    sH, sW = pair(stride, owner="conv2d_naive", name="stride", minimum=1)
+    pH, pW = pair(padding, owner="conv2d_naive", name="padding", minimum=0)
+    window = Window((kH, kW), (sH, sW), (pH, pW))
+    H_out, W_out = output_size(x.shape, window, weight_shape=W.shape, owner="conv2d_naive")
     x_pad = np.pad(x, ((0, 0), (0, 0), (pH, pH), (pW, pW)))  # zeros around the border
     out = np.zeros((x.shape[0], C_out, H_out, W_out), dtype=np.result_type(x, W, b))
     for n in range(x.shape[0]):  # every image
@@ -219,13 +106,12 @@ class Conv2d(Module):
         bias_init: initialiser of the bias (default zeros).
         rng: a ``numpy.random.Generator`` (or int seed) for the initial weights.
         dtype: float32 (default, as in PyTorch) or float64.
+        fast: compute with the tuned code of ``_fast_conv.py`` (the same numbers, faster; default False).
 
     Example:
         >>> conv = Conv2d(1, 6, 5, rng=0)                      # LeNet-5's first layer
         >>> conv(np.zeros((64, 1, 32, 32))).shape
         (64, 6, 28, 28)
-
-    Chapter: 7, CNN filters.
     """
 
     def __init__(
@@ -240,23 +126,26 @@ class Conv2d(Module):
         bias_init: str | _init.Initialiser = "zeros",
         rng: np.random.Generator | int | None = None,
         dtype: np.dtype | type = np.float32,
+        fast: bool = False,
     ) -> None:
         super().__init__()
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise fail("Conv2d", f"expected {name} to be a positive integer; got {value!r}.")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, owner="Conv2d", name="kernel_size", minimum=1)
-        self.stride = _pair(stride, owner="Conv2d", name="stride", minimum=1)
-        self.padding = _pair(padding, owner="Conv2d", name="padding", minimum=0)
+        self.kernel_size = pair(kernel_size, owner="Conv2d", name="kernel_size", minimum=1)
+        self.stride = pair(stride, owner="Conv2d", name="stride", minimum=1)
+        self.padding = pair(padding, owner="Conv2d", name="padding", minimum=0)
         self.init_name = getattr(init, "__name__", init)
-        rng = _init._rng(rng)
+        self.fast = bool(fast)
+        rng = as_generator(rng, owner="Conv2d")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self._add_param("W", _init.get(init, owner="Conv2d")(shape, rng, dtype=dtype))
         self._add_param("b", _init.get(bias_init, owner="Conv2d")((self.out_channels,), rng, dtype=dtype))
         self._cols: np.ndarray | None = None  # the im2col matrix of the last forward, for backward
         self._x_shape: tuple[int, ...] = ()
-        self._buffers: dict[str, np.ndarray] = {}
+        self._out_hw: tuple[int, int] = (0, 0)
+        self._fast_cache: _fast_conv.Cache | None = None  # what the fast path keeps instead
 
     @property
     def W(self) -> np.ndarray:
@@ -268,66 +157,76 @@ class Conv2d(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
-        _check_image_shape(x.shape, self.W.shape, owner="Conv2d")
-        H_out, W_out = _output_size(x.shape, self, weight_shape=self.W.shape)
-        N, C_in, H, W = x.shape
-        (pH, pW), (kH, kW) = self.padding, self.kernel_size
-        # x padded with zeros and stored batch-last, (C_in, H + 2p_H, W + 2p_W, N); the border is
-        # never written, so a reused buffer keeps its zeros.
-        x_pad = self._buffer("x_pad", (C_in, H + 2 * pH, W + 2 * pW, N), x.dtype)
-        x_pad[:, pH : pH + H, pW : pW + W] = x.transpose(1, 2, 3, 0)
-        # im2col: cols[c, m, k] holds the pixel at offset (m, k) of every window, for all positions.
-        cols = self._buffer("cols", (C_in, kH, kW, H_out, W_out, N), x.dtype)
-        for m in range(kH):
-            for k in range(kW):
-                cols[:, m, k] = self._windows(x_pad, m, k, H_out, W_out)
-        z = self.W.reshape(self.out_channels, -1) @ cols.reshape(C_in * kH * kW, -1)  # (C_out, H_out·W_out·N)
-        out = np.empty((N, self.out_channels, H_out, W_out), dtype=z.dtype)
-        np.add(z.reshape(-1, H_out, W_out, N).transpose(3, 0, 1, 2), self.b[:, None, None], out=out)
-        self._cols, self._x_shape = cols, x.shape
-        return out
+        check_image_shape(x.shape, self.W.shape, owner="Conv2d")
+        H_out, W_out = output_size(x.shape, self, weight_shape=self.W.shape)
+        if self.fast:  # the tuned code in _fast_conv.py, tested equal to the lines below
+            return _fast_conv.forward(self, x, H_out, W_out)
+        (pH, pW), N = self.padding, x.shape[0]
+        x_pad = np.pad(x, ((0, 0), (0, 0), (pH, pH), (pW, pW)))  # zeros around the border
+        cols = _im2col(x_pad, self.kernel_size, self.stride, (H_out, W_out))  # (N, C_in·kH·kW, H_out·W_out)
+        W_2d = self.W.reshape(self.out_channels, -1)  # (C_out, C_in·kH·kW)
+        out = W_2d @ cols + self.b[:, None]  # out = W_2d·cols + b, (N, C_out, H_out·W_out)
+        self._cols, self._x_shape, self._out_hw = cols, x.shape, (H_out, W_out)  # what backward needs
+        return out.reshape(N, self.out_channels, H_out, W_out)
 
-    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        if self.fast:
+            return _fast_conv.backward(self, dout)
         cols = self._cols
-        N, _, H, W = self._x_shape if cols is not None else (0, 0, 0, 0)
-        H_out, W_out = (cols.shape[3], cols.shape[4]) if cols is not None else (0, 0)
-        dout = self._cached(cols, dout, (N, self.out_channels, H_out, W_out))
-        # dout batch-last like cols: (C_out, H_out·W_out·N)
-        d = np.ascontiguousarray(dout.transpose(1, 2, 3, 0), dtype=cols.dtype).reshape(self.out_channels, -1)
-        np.sum(d, axis=1, out=self.grads["b"])
-        cols_2d = cols.reshape(-1, d.shape[1])  # (C_in·kH·kW, H_out·W_out·N)
-        dW = self.grads["W"].reshape(self.out_channels, -1)
-        dW.fill(0)
-        for start in range(0, d.shape[1], _BLOCK):  # dW = d @ cols.T, summed block by block (see _BLOCK)
-            block = slice(start, start + _BLOCK)
-            dW += (cols_2d[:, block] @ d[:, block].T).T
-        if not input_grad:
-            return None
-        # col2im: each column of W_2d.T @ d goes back, added, onto the window it was copied from.
-        dcols = self._buffer("dcols", cols.shape, cols.dtype)
-        np.matmul(self.W.reshape(self.out_channels, -1).T, d, out=dcols.reshape(cols_2d.shape))
-        (pH, pW), (kH, kW) = self.padding, self.kernel_size
-        dx_pad = self._buffer("dx_pad", (self.in_channels, H + 2 * pH, W + 2 * pW, N), cols.dtype)
-        dx_pad.fill(0)
-        for m in range(kH):
-            for k in range(kW):
-                self._windows(dx_pad, m, k, H_out, W_out)[...] += dcols[:, m, k]
-        return np.ascontiguousarray(dx_pad[:, pH : pH + H, pW : pW + W].transpose(3, 0, 1, 2))
-
-    def _windows(self, x_pad: np.ndarray, m: int, k: int, H_out: int, W_out: int) -> np.ndarray:
-        """The pixel at offset (m, k) of every window: a strided view of the batch-last ``x_pad``."""
-        sH, sW = self.stride
-        return x_pad[:, m : m + sH * (H_out - 1) + 1 : sH, k : k + sW * (W_out - 1) + 1 : sW]
-
-    def _buffer(self, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """A zeroed work array kept between calls: fresh multi-MB arrays every step cost 2-5x here."""
-        buf = self._buffers.get(name)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[name] = np.zeros(shape, dtype=dtype)
-        return buf
+        N, C_in, H, W = self._x_shape if cols is not None else (0, 0, 0, 0)
+        H_out, W_out = self._out_hw
+        dout = self._cached(cols, dout, (N, self.out_channels, H_out, W_out), self.dtype)
+        delta = dout.reshape(N, self.out_channels, H_out * W_out)  # δ, one row per filter
+        W_2d = self.W.reshape(self.out_channels, -1)
+        dW_2d = (delta @ cols.transpose(0, 2, 1)).sum(axis=0)  # ∂L/∂W_2d = Σ_n δ_n cols_nᵀ
+        self.grads["W"] = dW_2d.reshape(self.W.shape)
+        self.grads["b"] = delta.sum(axis=(0, 2))  # ∂L/∂b_f = Σ_{n,i,j} δ[n, f, i, j]
+        dcols = W_2d.T @ delta  # ∂L/∂cols = W_2dᵀ δ
+        (pH, pW) = self.padding
+        dx_pad = _col2im(
+            dcols, (N, C_in, H + 2 * pH, W + 2 * pW), self.kernel_size, self.stride, (H_out, W_out)
+        )
+        return dx_pad[:, :, pH : pH + H, pW : pW + W]  # the padding's gradient is dropped
 
     def extra_repr(self) -> str:
-        return _conv_repr(self)
+        return conv_repr(self)  # the same as the PyTorch twin's; fast changes the speed, not the numbers
+
+
+def _window_slices(m: int, k: int, stride: tuple[int, int], out_size: tuple[int, int]) -> tuple[slice, slice]:
+    """Rows i·s_H + m and columns j·s_W + k for every output position (i, j): offset (m, k) of every window."""
+    (sH, sW), (H_out, W_out) = stride, out_size
+    return slice(m, m + sH * (H_out - 1) + 1, sH), slice(k, k + sW * (W_out - 1) + 1, sW)
+
+
+def _im2col(
+    x_pad: np.ndarray, kernel_size: tuple[int, int], stride: tuple[int, int], out_size: tuple[int, int]
+) -> np.ndarray:
+    """cols[n, (c, m, k), (i, j)] = x_pad[n, c, i·s_H + m, j·s_W + k]: every window as one column."""
+    (N, C_in), (kH, kW) = x_pad.shape[:2], kernel_size
+    cols = np.empty((N, C_in, kH, kW, *out_size), dtype=x_pad.dtype)
+    for m in range(kH):
+        for k in range(kW):
+            rows, columns = _window_slices(m, k, stride, out_size)
+            cols[:, :, m, k] = x_pad[:, :, rows, columns]
+    return cols.reshape(N, C_in * kH * kW, out_size[0] * out_size[1])
+
+
+def _col2im(
+    dcols: np.ndarray,
+    padded_shape: tuple[int, ...],
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    out_size: tuple[int, int],
+) -> np.ndarray:
+    """The reverse of ``_im2col``: add every column back onto the window it was copied from."""
+    (N, C_in), (kH, kW) = padded_shape[:2], kernel_size
+    dcols = dcols.reshape(N, C_in, kH, kW, *out_size)
+    dx_pad = np.zeros(padded_shape, dtype=dcols.dtype)
+    for m in range(kH):
+        for k in range(kW):
+            rows, columns = _window_slices(m, k, stride, out_size)
+            dx_pad[:, :, rows, columns] += dcols[:, :, m, k]  # a pixel in several windows collects the sum
+    return dx_pad
 
 
 # -- pooling ----------------------------------------------------------------------------------------
@@ -336,15 +235,15 @@ class _Pool(Module):
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
         super().__init__()
-        self.kernel_size, self.stride = _pool_window(kernel_size, stride, owner=type(self).__name__)
+        self.kernel_size, self.stride = pool_window(kernel_size, stride, owner=type(self).__name__)
         self._x: np.ndarray | None = None
         self._out_shape: tuple[int, ...] = ()
 
     def _checked(self, x: object) -> np.ndarray:
         name = type(self).__name__
         x = self._input(x)
-        _check_image_shape(x.shape, None, owner=name)
-        H_out, W_out = _output_size(x.shape, self)
+        check_image_shape(x.shape, None, owner=name)
+        H_out, W_out = output_size(x.shape, self)
         self._x, self._out_shape = x, (*x.shape[:2], H_out, W_out)
         return x
 
@@ -359,8 +258,8 @@ class _Pool(Module):
         return x[:, :, m : m + sH * (H_out - 1) + 1 : sH, k : k + sW * (W_out - 1) + 1 : sW]
 
     def extra_repr(self) -> str:
-        text = f"kernel_size={_show(self.kernel_size)}"
-        return text if self.stride == self.kernel_size else text + f", stride={_show(self.stride)}"
+        text = f"kernel_size={show_pair(self.kernel_size)}"
+        return text if self.stride == self.kernel_size else text + f", stride={show_pair(self.stride)}"
 
 
 class MaxPool2d(_Pool):
@@ -386,8 +285,6 @@ class MaxPool2d(_Pool):
     Example:
         >>> MaxPool2d(2)(np.array([[[[1.0, 3.0], [2.0, 0.0]]]]))
         array([[[[3.]]]])
-
-    Chapter: 8, pooling and max-pool gradients.
     """
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
@@ -399,7 +296,7 @@ class MaxPool2d(_Pool):
         offsets = self._offsets()
         out = self._windows(x, *next(offsets)).copy()
         for m, k in offsets:
-            np.maximum(out, self._windows(x, m, k), out=out)
+            out = np.maximum(out, self._windows(x, m, k))  # s = max over the window Ω, offset by offset
         self._out = out
         return out
 
@@ -409,9 +306,9 @@ class MaxPool2d(_Pool):
         dx = np.zeros_like(x)
         unclaimed = np.ones(self._out_shape, dtype=bool)  # windows whose maximum has not been found yet
         for m, k in self._offsets():  # row-major order, so the first maximum of a tie wins
-            is_max = (self._windows(x, m, k) == self._out) & unclaimed
+            is_max = (self._windows(x, m, k) == self._out) & unclaimed  # 𝕀((i, j) = argmax_Ω a)
             unclaimed &= ~is_max
-            self._windows(dx, m, k)[...] += dout * is_max
+            self._windows(dx, m, k)[...] += dout * is_max  # ∂L/∂a = Σ δ·𝕀(argmax)
         return dx
 
 
@@ -432,22 +329,19 @@ class AvgPool2d(_Pool):
     Example:
         >>> AvgPool2d(2)(np.array([[[[1.0, 3.0], [2.0, 0.0]]]]))
         array([[[[1.5]]]])
-
-    Chapter: 8, pooling and max-pool gradients.
     """
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._checked(x)
-        out = np.zeros(self._out_shape, dtype=x.dtype)
+        total = np.zeros(self._out_shape, dtype=x.dtype)
         for m, k in self._offsets():
-            out += self._windows(x, m, k)
-        out /= math.prod(self.kernel_size)
-        return out
+            total += self._windows(x, m, k)  # Σ over the window Ω, offset by offset
+        return total / math.prod(self.kernel_size)  # s = Σ_Ω a / (kH·kW)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         x = self._x
         dout = self._cached(x, dout, self._out_shape)
-        share = dout / math.prod(self.kernel_size)
+        share = dout / math.prod(self.kernel_size)  # ∂L/∂a = δ / (kH·kW) for each a in the window
         dx = np.zeros_like(x)
         for m, k in self._offsets():
             self._windows(dx, m, k)[...] += share

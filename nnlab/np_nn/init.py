@@ -1,15 +1,15 @@
-r"""Weight initialisers: the seeds' N(0, 1), the scaled N(0, 1/n_in), Glorot/Xavier and He/Kaiming.
+r"""Weight initialisers: the lectures' N(0, 1), the scaled N(0, 1/n_in), Glorot/Xavier and He/Kaiming.
 
 Every initialiser takes the shape and a ``numpy.random.Generator`` and returns a new array; fan-in
 and fan-out follow PyTorch's layout: a ``Linear`` weight is (D_out, D_in), a ``Conv2d`` weight is
 (C_out, C_in, kH, kW), so fan_in = D_in (or C_in·kH·kW) and fan_out = D_out (or C_out·kH·kW).
 
-Why it matters (the seeds' example): with 1000 inputs, half of them 1, and every weight and the bias
+Why it matters (Honchar's example): with 1000 inputs, half of them 1, and every weight and the bias
 drawn from N(0, 1), $z = \sum_i w_i x_i + b$ has standard deviation $\sqrt{501} \approx 22.4$, so a
 sigmoid neuron starts saturated. Drawing weights from $N(0, 1/n_{in})$ gives
 $\sqrt{500/1000 + 1} = \sqrt{1.5} \approx 1.22$.
 
-Chapter: 5, weight initialisation.
+Chapter: 4, saturation and cross-entropy (4.7, too large initial weights).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .._checks import fail
+from .._checks import as_generator, fail
 
 __all__ = [
     "INITIALISERS",
@@ -46,20 +46,16 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
 
 
 def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None or isinstance(rng, (int, np.integer)):
-        return np.random.default_rng(rng)
-    raise fail("init", f"expected rng as a numpy.random.Generator or an int seed; got {type(rng).__name__}.")
+    return as_generator(rng, owner="init")
 
 
 def normal(shape, rng=None, *, std: float = 1.0, dtype=np.float32) -> np.ndarray:
-    r"""$w \sim N(0, \mathrm{std}^2)$; the seeds' first choice is std = 1."""
+    r"""$w \sim N(0, \mathrm{std}^2)$; the lectures' first choice is std = 1."""
     return (_rng(rng).standard_normal(tuple(shape)) * std).astype(dtype)
 
 
 def scaled_normal(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
-    r"""$w \sim N(0, 1/n_{in})$: the seeds' fix for saturation (LeCun's initialisation)."""
+    r"""$w \sim N(0, 1/n_{in})$: Honchar's fix for saturation (LeCun's initialisation)."""
     fan_in, _ = fans(shape)
     return normal(shape, rng, std=1.0 / np.sqrt(fan_in), dtype=dtype)
 

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .._checks import fail
+from .._checks import as_generator, fail
+from .._shapes import check_batch_axis, linear_hint
 from . import init as _init
 from .module import Module
 
@@ -27,7 +28,7 @@ class Linear(Module):
         in_features: D_in.
         out_features: D_out.
         init: weight initialiser, a name from ``nnlab.np_nn.init.INITIALISERS`` (default
-            ``"scaled_normal"``, the seeds' N(0, 1/D_in)) or a callable ``f(shape, rng, dtype=)``.
+            ``"scaled_normal"``, N(0, 1/D_in) from Honchar's lecture) or a callable ``f(shape, rng, dtype=)``.
         bias_init: initialiser of the bias (default zeros; ``init.constant(0.01)`` for ReLU).
         rng: a ``numpy.random.Generator`` (or int seed) for the initial weights.
         dtype: float32 (default, as in PyTorch) or float64.
@@ -56,7 +57,7 @@ class Linear(Module):
                 raise fail("Linear", f"expected {name} to be a positive integer; got {value!r}.")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.init_name = getattr(init, "__name__", init)
-        rng = _init._rng(rng)
+        rng = as_generator(rng, owner="Linear")
         self._add_param("W", _init.get(init, owner="Linear")((out_features, in_features), rng, dtype=dtype))
         self._add_param("b", _init.get(bias_init, owner="Linear")((out_features,), rng, dtype=dtype))
         self._x: np.ndarray | None = None
@@ -71,34 +72,21 @@ class Linear(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x, shape=("N", self.in_features), hint=self._hint)
-        self._x = x
-        out = x @ self.W.T
-        out += self.b
-        return out
+        self._x = x  # backward needs the input
+        return x @ self.W.T + self.b  # out = xWᵀ + b
 
-    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dout: np.ndarray) -> np.ndarray:
         x = self._x
-        dout = self._cached(x, dout, (0 if x is None else x.shape[0], self.out_features))
-        np.matmul(dout.T, x, out=self.grads["W"])
-        np.sum(dout, axis=0, out=self.grads["b"])
-        return dout @ self.W if input_grad else None
+        dout = self._cached(x, dout, (0 if x is None else x.shape[0], self.out_features), self.dtype)
+        self.grads["W"] = dout.T @ x  # ∂L/∂W = δᵀx
+        self.grads["b"] = dout.sum(axis=0)  # ∂L/∂b = Σₙ δₙ
+        return dout @ self.W  # ∂L/∂x = δW
 
     def _hint(self, shape: tuple[int, ...]) -> str | None:
-        return _linear_hint(self.in_features, shape)
+        return linear_hint(self.in_features, shape)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
-
-
-def _linear_hint(in_features: int, shape: tuple[int, ...]) -> str | None:
-    """The likely fix for a Linear input of the wrong shape (both paths use it)."""
-    if len(shape) > 2 and math.prod(shape[1:]) == in_features:
-        return "Did you forget Flatten?"
-    if len(shape) == 1:
-        return "A single example needs a batch axis: use x.reshape(1, -1)."
-    if len(shape) == 2:
-        return f"The previous layer gives {shape[1]} features; make in_features match."
-    return None
 
 
 class Dropout(Module):
@@ -107,14 +95,12 @@ class Dropout(Module):
     $$\mathrm{out} = x \odot m / (1-p),\quad m_i \sim \mathrm{Bernoulli}(1-p);\qquad
       \frac{\partial L}{\partial x} = \mathrm{dout} \odot m / (1-p)$$
 
-    In ``eval()`` mode it is the identity. The seeds' form keeps survivors unscaled in training and
+    In ``eval()`` mode it is the identity. Olteanu's lecture keeps survivors unscaled in training and
     multiplies the weights by (1-p) at test time (``inverted=False`` here scales the activations
     at test time, which is the same thing); the two are one network with weights rescaled by (1-p),
     which the tests check output for output.
 
     Shapes: x (N, ...) -> out of the same shape.
-
-    Chapter: 6, dropout and regularisation.
     """
 
     def __init__(
@@ -125,7 +111,7 @@ class Dropout(Module):
             raise fail("Dropout", f"expected p, the probability of dropping a unit, in [0, 1); got {p!r}.")
         self.p = float(p)
         self.inverted = bool(inverted)
-        self.rng = _init._rng(rng)
+        self.rng = as_generator(rng, owner="Dropout")
         self._mask: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -135,24 +121,21 @@ class Dropout(Module):
             return x * (1.0 - self.p) if (not self.training and not self.inverted) else x
         keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.p
         scale = 1.0 / (1.0 - self.p) if self.inverted else 1.0
-        self._mask = keep * np.asarray(scale, dtype=x.dtype)
-        return x * self._mask
+        self._mask = keep * np.asarray(scale, dtype=x.dtype)  # m / (1 − p), with m_i ~ Bernoulli(1 − p)
+        return x * self._mask  # out = x ⊙ m / (1 − p)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._mask is None:  # eval mode or p == 0: the identity (or a constant scale)
             scale = (1.0 - self.p) if (not self.training and not self.inverted) else 1.0
             return np.asarray(dout) * scale
-        return self._cached(self._mask, dout, self._mask.shape) * self._mask
+        return self._cached(self._mask, dout, self._mask.shape) * self._mask  # ∂L/∂x = δ ⊙ m / (1 − p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}" + ("" if self.inverted else ", inverted=False")
 
 
 class Flatten(Module):
-    r"""Flatten every axis but the batch axis: (N, C, H, W) -> (N, C·H·W). Backward reshapes back.
-
-    Chapter: 9, a first MNIST network.
-    """
+    r"""Flatten every axis but the batch axis: (N, C, H, W) -> (N, C·H·W). Backward reshapes back."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -160,10 +143,9 @@ class Flatten(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x)
-        if x.ndim < 2:
-            raise fail("Flatten", f"expected x of shape (N, ...) with a batch axis; got {x.shape}.")
+        check_batch_axis(x.shape, owner="Flatten")
         self._shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (N, C·H·W), also for N = 0
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         shape = self._shape

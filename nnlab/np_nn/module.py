@@ -7,8 +7,6 @@ returns the gradient with respect to its input while writing the gradients of it
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Iterator
 
 import numpy as np
@@ -91,8 +89,10 @@ class Module:
         kwargs.setdefault("dtype", self.dtype)
         return check_array(x, owner=type(self).__name__, **kwargs)
 
-    def _cached(self, value: object, dout: object, expected_shape: tuple[int, ...]) -> np.ndarray:
-        """Check that forward ran before backward and that ``dout`` has the output's shape."""
+    def _cached(
+        self, value: object, dout: object, expected_shape: tuple[int, ...], dtype: np.dtype | None = None
+    ) -> np.ndarray:
+        """Check that forward ran before backward and that ``dout`` has the output's shape; cast it to ``dtype``."""
         name = type(self).__name__
         if value is None:
             raise fail(
@@ -100,7 +100,7 @@ class Module:
                 "backward was called before forward.",
                 "Run forward(x) (or call the module) first, so it can remember what backward needs.",
             )
-        dout_arr = np.asarray(dout)
+        dout_arr = np.asarray(dout, dtype=dtype)
         if dout_arr.shape != tuple(expected_shape):
             raise fail(
                 name,
@@ -115,6 +115,32 @@ class Module:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
 
+    def __getattr__(self, name: str) -> object:
+        """Called only for a missing attribute: PyTorch's names get a sentence that points to ours."""
+        if name in _TORCH_NAMES:
+            raise AttributeError(
+                f"{type(self).__name__} (a NumPy model) has no {name}(): that is PyTorch's. Here the learnable"
+                " arrays are net.params (name -> array) and their gradients net.grads. For a PyTorch model"
+                " with the same weights use nnlab.bridge.twin(net)."
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+
+# What a PyTorch user reaches for first; on a NumPy model each one explains where to look instead.
+_TORCH_NAMES = frozenset(
+    {
+        "parameters",
+        "named_parameters",
+        "state_dict",
+        "load_state_dict",
+        "to",
+        "cuda",
+        "cpu",
+        "double",
+        "float",
+    }
+)
+
 
 class Sequential(Module):
     r"""Run modules one after another: forward in order, backward in reverse.
@@ -122,6 +148,7 @@ class Sequential(Module):
     Parameters are named by position, as in PyTorch: ``"0.W"``, ``"0.b"``, ``"2.W"``, ...
 
     Example:
+        >>> from nnlab.np_nn import Linear, Sigmoid
         >>> net = Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))
         >>> sorted(net.params)
         ['0.W', '0.b', '2.W', '2.b']
@@ -145,26 +172,14 @@ class Sequential(Module):
             x = m.forward(x)
         return x
 
-    def backward(self, dout: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
+    def backward(self, dout: np.ndarray) -> np.ndarray:
         r"""Backpropagate ``dout`` through every module, last first; return the gradient for the input.
 
-        With ``input_grad=False`` nobody needs the gradient for the input batch, so the first module
-        with parameters skips computing it (as PyTorch does for a batch that does not require grad)
-        and None is returned.
+        $$\delta^{(l-1)} = \mathrm{backward}_l(\delta^{(l)})$$
         """
-        first = 0
-        if not input_grad:
-            first = next((i for i, m in enumerate(self.modules) if m.params), len(self.modules))
-        for i in range(len(self.modules) - 1, first - 1, -1):
-            m = self.modules[i]
-            if i == first and not input_grad:
-                if _takes_input_grad(m):
-                    m.backward(dout, input_grad=False)
-                else:
-                    m.backward(dout)
-                return None
+        for m in reversed(self.modules):
             dout = m.backward(dout)
-        return dout if input_grad else None
+        return dout
 
     @property
     def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
@@ -211,16 +226,3 @@ class Sequential(Module):
     def __repr__(self) -> str:
         lines = [f"  ({i}): {m!r}" for i, m in enumerate(self.modules)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
-
-
-def _takes_input_grad(module: Module) -> bool:
-    """Whether ``module.backward`` accepts ``input_grad=`` (asked once per class: it runs every step)."""
-    return _backward_takes_input_grad(type(module))
-
-
-@functools.cache
-def _backward_takes_input_grad(cls: type) -> bool:
-    try:
-        return "input_grad" in inspect.signature(cls.backward).parameters
-    except (TypeError, ValueError):
-        return False

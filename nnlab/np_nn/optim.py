@@ -1,15 +1,14 @@
 r"""Optimisers that update a model's ``params`` in place from its ``grads``.
 
 Each optimiser walks the model's matching ``params``/``grads`` pairs at every ``step()`` and keeps
-its own state (velocities, running averages) under the same names. Updates are written into the
-existing arrays, never into new ones: allocating a fresh weight array every step made float64
-training several times slower here.
+its own state (velocities, running averages) under the same names. Each ``_update`` is its update
+equation written out, one line per formula, as in the lectures.
 
 Hyperparameters mean what they mean in ``torch.optim``, so the PyTorch path gives the same numbers.
-Every optimiser takes ``weight_decay`` (L2: adds $\lambda w$ to the gradient) and ``l1`` (adds
-$\lambda_1 \operatorname{sign}(w)$).
+Every optimiser takes ``weight_decay`` (L2: adds $\lambda w$ to the gradient). L1 is a term of the
+loss instead: see ``nnlab.np_nn.L1Penalty``.
 
-Chapter: 2, gradient descent; 6, regularisation.
+Chapter: 2, gradient descent.
 """
 
 from __future__ import annotations
@@ -25,23 +24,21 @@ __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSProp"]
 class Optimizer:
     """Base class: ``step()`` updates every parameter in place; ``zero_grad()`` clears the gradients."""
 
-    def __init__(self, model: Module, lr: float, *, weight_decay: float = 0.0, l1: float = 0.0) -> None:
+    def __init__(self, model: Module, lr: float, *, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
         if not hasattr(model, "params") or not hasattr(model, "grads"):
-            raise fail(
-                name,
-                f"expected a model with params and grads; got {type(model).__name__}.",
-                "Pass the network itself: SGD(model, lr=0.1).",
-            )
+            hint = "Pass the network itself: SGD(model, lr=0.1)."
+            if hasattr(model, "named_parameters"):
+                hint = f"This is a PyTorch model; use nnlab.torch_nn.optim.{name} for it."
+            raise fail(name, f"expected a model with params and grads; got {type(model).__name__}.", hint)
         if not model.params:
             raise fail(name, "got a model with no parameters to optimise.")
-        for label, value in (("lr", lr), ("weight_decay", weight_decay), ("l1", l1)):
+        for label, value in (("lr", lr), ("weight_decay", weight_decay)):
             if not isinstance(value, (int, float, np.floating)) or value < 0 or not np.isfinite(value):
                 raise fail(name, f"expected {label} to be a non-negative number; got {value!r}.")
         self.model = model
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
-        self.l1 = float(l1)
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
 
@@ -52,28 +49,21 @@ class Optimizer:
         """Apply one update to every parameter, in place."""
         self.steps += 1
         grads = self.model.grads
-        for name, p in self.model.params.items():
+        for name, w in self.model.params.items():
+            g = grads[name]
+            if self.weight_decay:
+                g = g + self.weight_decay * w  # L2: g ← g + λw
             state = self.state.get(name)
-            if state is None or state["buf"].shape != p.shape or state["buf"].dtype != p.dtype:
-                state = self.state[name] = self._init_state(p)
-            self._update(p, self._effective_grad(p, grads[name], state), state)
+            if state is None or any(s.shape != w.shape or s.dtype != w.dtype for s in state.values()):
+                state = self.state[name] = self._init_state(w)
+            self._update(w, g, state)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return {"buf": np.empty_like(p), "g": np.empty_like(p)}
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        """The arrays this optimiser keeps for one parameter, all zeros at the start."""
+        return {}
 
-    def _effective_grad(self, p: np.ndarray, g: np.ndarray, state: dict) -> np.ndarray:
-        """The gradient plus the regularisers' terms: g + weight_decay·w + l1·sign(w)."""
-        if not self.weight_decay and not self.l1:
-            return g
-        out = state["g"]
-        np.copyto(out, g)
-        if self.weight_decay:
-            out += self.weight_decay * p
-        if self.l1:
-            out += self.l1 * np.sign(p)
-        return out
-
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        """Change ``w`` in place from its gradient ``g``."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -81,26 +71,26 @@ class Optimizer:
         return f"{type(self).__name__}(lr={self.lr}{extra})"
 
     def _settings(self) -> dict[str, float]:
-        out = {}
-        if self.weight_decay:
-            out["weight_decay"] = self.weight_decay
-        if self.l1:
-            out["l1"] = self.l1
-        return out
+        return {"weight_decay": self.weight_decay} if self.weight_decay else {}
 
 
 class SGD(Optimizer):
     r"""Stochastic gradient descent, with optional momentum.
 
-    Plain: $w \leftarrow w - \eta\,g$. With momentum $\alpha$ (the classical form, "add a fraction
-    of the last change"): $v \leftarrow \alpha v - \eta g$, $w \leftarrow w + v$. This equals
+    Plain: $w \leftarrow w - \eta\,g$. With momentum $\alpha$ (Kheradpisheh's lecture: "add a
+    fraction of the last change"): $v \leftarrow \alpha v - \eta g$, $w \leftarrow w + v$. This equals
     ``torch.optim.SGD(momentum=α)`` (which stores $b = -v/\eta$) while η is constant.
 
-    The seeds also write momentum with a friction $\mu$: $v \leftarrow (1-\mu) v - \lambda \nabla C$,
-    the "slippage coefficient" $1-\mu$ is the α above: pass ``friction=μ`` instead of ``momentum``.
+    Honchar's lecture writes momentum with a friction $\mu$: $v \leftarrow (1-\mu) v - \lambda \nabla C$;
+    its "slippage coefficient" $1-\mu$ is the α above: pass ``friction=μ`` instead of ``momentum``.
 
     Example:
-        >>> opt = SGD(model, lr=0.1, momentum=0.9)       # or SGD(model, lr=0.1, friction=0.1)
+        >>> from nnlab.np_nn import Linear
+        >>> model = Linear(3, 1, rng=0)
+        >>> SGD(model, lr=0.1, momentum=0.9)
+        SGD(lr=0.1, momentum=0.9)
+        >>> SGD(model, lr=0.1, friction=0.1)             # the same setting, α = 1 − μ
+        SGD(lr=0.1, momentum=0.9)
     """
 
     def __init__(
@@ -109,11 +99,10 @@ class SGD(Optimizer):
         lr: float = 0.01,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
         *,
         friction: float | None = None,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, l1=l1)
+        super().__init__(model, lr, weight_decay=weight_decay)
         if friction is not None:
             if momentum:
                 raise fail(
@@ -128,22 +117,16 @@ class SGD(Optimizer):
             raise fail("SGD", f"expected momentum in [0, 1); got {momentum!r}.")
         self.momentum = float(momentum)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        state = super()._init_state(p)
-        if self.momentum:
-            state["v"] = np.zeros_like(p)
-        return state
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"v": np.zeros_like(w)} if self.momentum else {}
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        if self.momentum:
-            v = state["v"]
-            v *= self.momentum
-            np.multiply(g, self.lr, out=state["buf"])
-            v -= state["buf"]
-            p += v
-        else:
-            np.multiply(g, self.lr, out=state["buf"])
-            p -= state["buf"]
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        if not self.momentum:
+            w -= self.lr * g  # w ← w − ηg
+            return
+        v = state["v"]
+        v[...] = self.momentum * v - self.lr * g  # v ← αv − ηg
+        w += v  # w ← w + v
 
     def _settings(self) -> dict[str, float]:
         return ({"momentum": self.momentum} if self.momentum else {}) | super()._settings()
@@ -155,21 +138,19 @@ class Adagrad(Optimizer):
     $$G \leftarrow G + g^2,\qquad w \leftarrow w - \eta\, \frac{g}{\sqrt{G} + \epsilon}$$
     """
 
-    def __init__(self, model: Module, lr: float = 0.01, eps: float = 1e-10, **regularisers: float) -> None:
-        super().__init__(model, lr, **regularisers)
+    def __init__(
+        self, model: Module, lr: float = 0.01, eps: float = 1e-10, *, weight_decay: float = 0.0
+    ) -> None:
+        super().__init__(model, lr, weight_decay=weight_decay)
         self.eps = float(eps)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return super()._init_state(p) | {"G": np.zeros_like(p)}
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"G": np.zeros_like(w)}
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        G, buf = state["G"], state["buf"]
-        G += g * g
-        np.sqrt(G, out=buf)
-        buf += self.eps
-        np.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        G = state["G"]
+        G += g * g  # G ← G + g²
+        w -= self.lr * g / (np.sqrt(G) + self.eps)  # w ← w − η g / (√G + ε)
 
 
 class RMSProp(Optimizer):
@@ -181,23 +162,24 @@ class RMSProp(Optimizer):
     """
 
     def __init__(
-        self, model: Module, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8, **regularisers: float
+        self,
+        model: Module,
+        lr: float = 0.01,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        *,
+        weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, **regularisers)
+        super().__init__(model, lr, weight_decay=weight_decay)
         self.alpha, self.eps = float(alpha), float(eps)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return super()._init_state(p) | {"v": np.zeros_like(p)}
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"v": np.zeros_like(w)}
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        v, buf = state["v"], state["buf"]
-        v *= self.alpha
-        v += (1.0 - self.alpha) * (g * g)
-        np.sqrt(v, out=buf)
-        buf += self.eps
-        np.divide(g, buf, out=buf)
-        buf *= self.lr
-        p -= buf
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        v = state["v"]
+        v[...] = self.alpha * v + (1 - self.alpha) * g * g  # v ← αv + (1 − α)g²
+        w -= self.lr * g / (np.sqrt(v) + self.eps)  # w ← w − η g / (√v + ε)
 
 
 class Adadelta(Optimizer):
@@ -211,24 +193,26 @@ class Adadelta(Optimizer):
     """
 
     def __init__(
-        self, model: Module, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, **regularisers: float
+        self,
+        model: Module,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        *,
+        weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, **regularisers)
+        super().__init__(model, lr, weight_decay=weight_decay)
         self.rho, self.eps = float(rho), float(eps)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return super()._init_state(p) | {"v": np.zeros_like(p), "u": np.zeros_like(p)}
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"v": np.zeros_like(w), "u": np.zeros_like(w)}
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        v, u, delta = state["v"], state["u"], state["buf"]
-        v *= self.rho
-        v += (1.0 - self.rho) * (g * g)
-        np.divide(np.sqrt(u + self.eps), np.sqrt(v + self.eps), out=delta)
-        delta *= g
-        u *= self.rho
-        u += (1.0 - self.rho) * (delta * delta)
-        delta *= self.lr
-        p -= delta
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        v, u = state["v"], state["u"]
+        v[...] = self.rho * v + (1 - self.rho) * g * g  # v ← ρv + (1 − ρ)g²
+        delta = np.sqrt(u + self.eps) / np.sqrt(v + self.eps) * g  # Δ = √(u + ε) / √(v + ε) · g
+        u[...] = self.rho * u + (1 - self.rho) * delta * delta  # u ← ρu + (1 − ρ)Δ²
+        w -= self.lr * delta  # w ← w − ηΔ
 
 
 class Adam(Optimizer):
@@ -244,26 +228,21 @@ class Adam(Optimizer):
         lr: float = 0.001,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        **regularisers: float,
+        *,
+        weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, **regularisers)
+        super().__init__(model, lr, weight_decay=weight_decay)
         self.betas = (float(betas[0]), float(betas[1]))
         self.eps = float(eps)
 
-    def _init_state(self, p: np.ndarray) -> dict[str, np.ndarray]:
-        return super()._init_state(p) | {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+    def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
+        return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
 
-    def _update(self, p: np.ndarray, g: np.ndarray, state: dict) -> None:
-        b1, b2 = self.betas
-        m, v, buf = state["m"], state["v"], state["buf"]
-        m *= b1
-        m += (1.0 - b1) * g
-        v *= b2
-        v += (1.0 - b2) * (g * g)
-        t = self.steps
-        np.sqrt(v, out=buf)
-        buf /= np.sqrt(1.0 - b2**t)
-        buf += self.eps
-        np.divide(m, buf, out=buf)
-        buf *= self.lr / (1.0 - b1**t)
-        p -= buf
+    def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
+        (b1, b2), t = self.betas, self.steps
+        m, v = state["m"], state["v"]
+        m[...] = b1 * m + (1 - b1) * g  # m ← β₁m + (1 − β₁)g
+        v[...] = b2 * v + (1 - b2) * g * g  # v ← β₂v + (1 − β₂)g²
+        m_hat = m / (1 - b1**t)  # m̂ = m / (1 − β₁ᵗ)
+        v_hat = v / (1 - b2**t)  # v̂ = v / (1 − β₂ᵗ)
+        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # w ← w − η m̂ / (√v̂ + ε)

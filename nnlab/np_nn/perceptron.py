@@ -32,7 +32,7 @@ class Perceptron(Module):
 
     Example:
         >>> p = Perceptron(3)
-        >>> p.params["W"][:] = [-6, 3, 4]          # the seeds' party neuron, threshold 0
+        >>> p.params["W"][:] = [-6, 3, 4]          # Honchar's party neuron, threshold 0
         >>> p.predict(np.array([[0, 1, 0], [1, 1, 0], [1, 1, 1]]))
         array([1., 0., 1.], dtype=float32)
 

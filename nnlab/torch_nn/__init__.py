@@ -22,7 +22,7 @@ from . import functional, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Sign, Softmax, Step, Tanh
 from .conv import AvgPool2d, Conv2d, MaxPool2d
 from .layers import Dropout, Flatten, Linear
-from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Penalty, Loss, MSELoss
 from .module import Module, Sequential
 from .perceptron import ConvergenceWarning, Perceptron
 from .training import History, accuracy, fit
@@ -37,6 +37,7 @@ __all__ = [
     "Dropout",
     "Flatten",
     "History",
+    "L1Penalty",
     "LeakyReLU",
     "Linear",
     "Loss",

@@ -6,8 +6,6 @@ pools as the NumPy layers; autograd provides the backward pass that ``nnlab.np_n
 The initial weights are drawn by the NumPy initialisers, so ``Conv2d(1, 6, 5, rng=0)`` here starts
 with exactly the weights of ``nnlab.np_nn.conv.Conv2d(1, 6, 5, rng=0)``. Wrong shapes fail with the
 NumPy path's sentences.
-
-Chapter: 7, CNN filters.
 """
 
 from __future__ import annotations
@@ -16,9 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import fail
-from ..np_nn import init as _init
-from ..np_nn.conv import Pair, _check_image_shape, _conv_repr, _output_size, _pair, _pool_window, _show
+from .._checks import as_generator, fail
+from .._shapes import Pair, check_image_shape, conv_repr, output_size, pair, pool_window, show_pair
+from . import init as _init
 from .module import DType, Module, as_input, numpy_dtype, parameter, torch_dtype
 
 __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
@@ -27,7 +25,7 @@ __all__ = ["AvgPool2d", "Conv2d", "MaxPool2d"]
 def _as_images(x: object, *, owner: str, like: torch.Tensor | None) -> torch.Tensor:
     """``x`` as a float tensor (N, C, H, W) beside ``like`` (a Conv2d's W), or the NumPy path's sentence."""
     x = as_input(x, owner=owner, like=like)
-    _check_image_shape(tuple(x.shape), None if like is None else tuple(like.shape), owner=owner)
+    check_image_shape(tuple(x.shape), None if like is None else tuple(like.shape), owner=owner)
     return x
 
 
@@ -51,8 +49,6 @@ class Conv2d(Module):
         >>> conv = Conv2d(1, 6, 5, rng=0)
         >>> conv(np.zeros((64, 1, 32, 32))).shape
         torch.Size([64, 6, 28, 28])
-
-    Chapter: 7, CNN filters.
     """
 
     def __init__(
@@ -74,12 +70,12 @@ class Conv2d(Module):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise fail("Conv2d", f"expected {name} to be a positive integer; got {value!r}.")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, owner="Conv2d", name="kernel_size", minimum=1)
-        self.stride = _pair(stride, owner="Conv2d", name="stride", minimum=1)
-        self.padding = _pair(padding, owner="Conv2d", name="padding", minimum=0)
+        self.kernel_size = pair(kernel_size, owner="Conv2d", name="kernel_size", minimum=1)
+        self.stride = pair(stride, owner="Conv2d", name="stride", minimum=1)
+        self.padding = pair(padding, owner="Conv2d", name="padding", minimum=0)
         self.init_name = getattr(init, "__name__", init)
         np_type = numpy_dtype(torch_dtype(torch.float32 if dtype is None else dtype, owner="Conv2d"))
-        rng = _init._rng(rng)
+        rng = as_generator(rng, owner="Conv2d")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         W = _init.get(init, owner="Conv2d")(shape, rng, dtype=np_type)
         b = _init.get(bias_init, owner="Conv2d")((self.out_channels,), rng, dtype=np_type)
@@ -88,11 +84,11 @@ class Conv2d(Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = _as_images(x, owner="Conv2d", like=self.W)
-        _output_size(tuple(x.shape), self, weight_shape=tuple(self.W.shape))
+        output_size(tuple(x.shape), self, weight_shape=tuple(self.W.shape))
         return F.conv2d(x, self.W, self.b, stride=self.stride, padding=self.padding)
 
     def extra_repr(self) -> str:
-        return _conv_repr(self)
+        return conv_repr(self)
 
 
 class _Pool(Module):
@@ -100,17 +96,17 @@ class _Pool(Module):
 
     def __init__(self, kernel_size: Pair, stride: Pair | None = None) -> None:
         super().__init__()
-        self.kernel_size, self.stride = _pool_window(kernel_size, stride, owner=type(self).__name__)
+        self.kernel_size, self.stride = pool_window(kernel_size, stride, owner=type(self).__name__)
 
     def _checked(self, x: object) -> torch.Tensor:
         name = type(self).__name__
         x = _as_images(x, owner=name, like=None)
-        _output_size(tuple(x.shape), self)
+        output_size(tuple(x.shape), self)
         return x
 
     def extra_repr(self) -> str:
-        text = f"kernel_size={_show(self.kernel_size)}"
-        return text if self.stride == self.kernel_size else text + f", stride={_show(self.stride)}"
+        text = f"kernel_size={show_pair(self.kernel_size)}"
+        return text if self.stride == self.kernel_size else text + f", stride={show_pair(self.stride)}"
 
 
 class MaxPool2d(_Pool):
@@ -123,8 +119,6 @@ class MaxPool2d(_Pool):
     kernel; other devices may pick another of the tied entries).
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) with H_out = (H - kH) // s_H + 1.
-
-    Chapter: 8, pooling and max-pool gradients.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,8 +131,6 @@ class AvgPool2d(_Pool):
     $$s_{i', j'} = \frac{1}{kH\,kW} \sum_{(i, j) \in \Omega(i', j')} a_{i, j}$$
 
     Shapes: x (N, C, H, W) -> out (N, C, H_out, W_out) with H_out = (H - kH) // s_H + 1.
-
-    Chapter: 8, pooling and max-pool gradients.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ Every layer in ``nnlab.torch_nn`` draws its initial weights with these NumPy fun
 them into a tensor; ``torch_nn.Linear(784, 10, rng=0)`` and ``np_nn.Linear(784, 10, rng=0)`` start
 identical. ``tensor`` does the same for a weight of your own.
 
-Chapter: 5, weight initialisation.
+Chapter: 4, saturation and cross-entropy (4.7, too large initial weights).
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def tensor(
     r"""Draw a weight of ``shape`` with a NumPy initialiser and return it as a tensor on ``device``.
 
     Example:
-        >>> tensor("he", (256, 784), rng=0).std()   # about sqrt(2/784) = 0.0505
+        >>> w = tensor("he", (256, 784), rng=0)
+        >>> round(w.std().item(), 3)                 # about sqrt(2/784) = 0.0505
+        0.051
     """
     values = get(init)(tuple(shape), rng, dtype=numpy_dtype(dtype, owner="init"))
     return torch.from_numpy(values).to(resolve_device(device))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import fail
-from ..np_nn import init as _init
-from ..np_nn.layers import _linear_hint
+from .._checks import as_generator, fail
+from .._shapes import check_batch_axis, linear_hint
+from . import init as _init
 from .module import DType, Module, as_input, numpy_dtype, parameter
 
 __all__ = ["Dropout", "Flatten", "Linear"]
@@ -61,7 +63,7 @@ class Linear(Module):
                 raise fail("Linear", f"expected {name} to be a positive integer; got {value!r}.")
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.init_name = getattr(init, "__name__", init)
-        rng, np_type = _init._rng(rng), numpy_dtype(dtype, owner="Linear")
+        rng, np_type = as_generator(rng, owner="Linear"), numpy_dtype(dtype, owner="Linear")
         W = _init.get(init, owner="Linear")((out_features, in_features), rng, dtype=np_type)
         b = _init.get(bias_init, owner="Linear")((out_features,), rng, dtype=np_type)
         self.W, self.b = parameter(W, device, owner="Linear"), parameter(b, device, owner="Linear")
@@ -72,7 +74,7 @@ class Linear(Module):
         return F.linear(x, W, self.b)  # x @ W.T + b in one fused call
 
     def _hint(self, shape: tuple[int, ...]) -> str | None:
-        return _linear_hint(self.in_features, shape)
+        return linear_hint(self.in_features, shape)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -91,8 +93,6 @@ class Dropout(Module):
     not the NumPy path's masks.
 
     Shapes: x (N, ...) -> out of the same shape.
-
-    Chapter: 6, dropout and regularisation.
     """
 
     def __init__(
@@ -126,7 +126,7 @@ class Dropout(Module):
         r"""The boolean mask of surviving units: $u \ge p$ with $u \sim U(0, 1)$ drawn for each entry."""
         if self._generator is None or self._generator_device != x.device:  # the first step, or moved
             if self._seed is None:
-                self._seed = int(_init._rng(self.rng).integers(2**63))
+                self._seed = int(as_generator(self.rng, owner="Dropout").integers(2**63))
             self._generator = torch.Generator(device=x.device).manual_seed(self._seed)
             self._generator_device = x.device
         return torch.rand(x.shape, generator=self._generator, device=x.device, dtype=x.dtype) >= self.p
@@ -136,16 +136,12 @@ class Dropout(Module):
 
 
 class Flatten(Module):
-    r"""Flatten every axis but the batch axis: (N, C, H, W) -> (N, C·H·W). Autograd reshapes back.
-
-    Chapter: 9, a first MNIST network.
-    """
+    r"""Flatten every axis but the batch axis: (N, C, H, W) -> (N, C·H·W). Autograd reshapes back."""
 
     def __init__(self) -> None:
         super().__init__()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self._input(x)
-        if x.ndim < 2:
-            raise fail("Flatten", f"expected x of shape (N, ...) with a batch axis; got {tuple(x.shape)}.")
-        return x.reshape(x.shape[0], -1)
+        check_batch_axis(tuple(x.shape), owner="Flatten")
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (N, C·H·W), also for N = 0

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from .._checks import check_labels, fail
 from .module import as_input
 
-__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Loss", "MSELoss"]
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Penalty", "Loss", "MSELoss"]
 
 
 class Loss(torch.nn.Module):
@@ -43,9 +43,9 @@ class Loss(torch.nn.Module):
 
 
 class MSELoss(Loss):
-    r"""Squared error, with the seeds' ½ made explicit.
+    r"""Squared error, with the ½ of Olteanu's and Honchar's lectures made explicit.
 
-    ``convention="half_sum"`` (default, the seeds' $C = \tfrac12\lVert a - y\rVert^2$ per example):
+    ``convention="half_sum"`` (default, the lectures' $C = \tfrac12\lVert a - y\rVert^2$ per example):
     $$L = \frac{1}{N}\sum_n \tfrac12 \lVert a_n - y_n \rVert^2,\qquad \frac{\partial L}{\partial a} = \frac{a - y}{N}$$
     ``convention="mean"`` (PyTorch's ``nn.MSELoss``): the mean of $(a - y)^2$ over every entry,
     gradient $2(a - y)/(N D)$.
@@ -63,8 +63,7 @@ class MSELoss(Loss):
         a, y = self._pair(pred, target)
         if self.convention == "mean":
             return F.mse_loss(a, y)
-        diff = a - y
-        return 0.5 * (diff * diff).sum() / max(a.shape[0] if a.ndim else 1, 1)
+        return 0.5 * ((a - y) ** 2).sum() / (a.shape[0] if a.ndim else 1)  # L = (1/N) Σ ½‖a − y‖²
 
     def extra_repr(self) -> str:
         return f"convention={self.convention!r}"
@@ -112,9 +111,12 @@ class CrossEntropyLoss(Loss):
     r"""Softmax cross-entropy on logits, with integer class labels or one-hot (probability) rows.
 
     $$L = -\frac{1}{N}\sum_n \sum_c y_{nc} \log \mathrm{softmax}(z_n)_c,\qquad
-      \frac{\partial L}{\partial z} = \frac{\mathrm{softmax}(z) - y}{N}$$
+      \frac{\partial L}{\partial z} = \frac{\mathrm{softmax}(z) \textstyle\sum_c y_c - y}{N}$$
 
-    Shapes: pred (N, C) logits; target (N,) int labels in 0..C-1 or (N, C) rows -> 0-dim tensor.
+    (for one-hot or probability rows $\sum_c y_c = 1$: the familiar $(\mathrm{softmax}(z) - y)/N$).
+
+    Shapes: pred (N, C) logits; target (N,) int labels in 0..C-1 or (N, C) rows -> 0-dim tensor
+    (NaN for an empty batch, as on the NumPy path).
     Labels given as NumPy are range-checked with a sentence; a label tensor is checked by PyTorch
     (``fit`` checks every label once before training).
     """
@@ -156,3 +158,37 @@ class CrossEntropyLoss(Loss):
                 f"expected target class labels of shape ({n},); got {tuple(target.shape)}.",
             )
         return target.to(device=device, dtype=torch.long)
+
+
+class L1Penalty:
+    r"""The L1 regulariser as a term added to the loss: $\lambda \sum_w |w|$ over every parameter.
+
+    $$C = C_0 + \lambda \sum_w |w|,\qquad
+      \frac{\partial C}{\partial w} = \frac{\partial C_0}{\partial w} + \lambda\,\mathrm{sign}(w)$$
+
+    The twin of ``nnlab.np_nn.L1Penalty``: ``penalty()`` returns the term as a 0-dim tensor; add it
+    to the loss before ``backward()`` and autograd adds $\lambda\,\mathrm{sign}(w)$ to every
+    gradient. (L2 is the optimisers' ``weight_decay``.)
+
+    Example:
+        >>> from nnlab.torch_nn import Linear
+        >>> net, loss = Linear(2, 1, rng=0), MSELoss()
+        >>> penalty = L1Penalty(net, strength=0.01)
+        >>> cost = loss(net(np.ones((4, 2))), np.zeros((4, 1))) + penalty()   # C = C₀ + λ Σ|w|
+        >>> cost.backward()
+    """
+
+    def __init__(self, model: torch.nn.Module, strength: float) -> None:
+        if not isinstance(model, torch.nn.Module):
+            raise fail(
+                "L1Penalty", f"expected a torch model (a torch.nn.Module); got {type(model).__name__}."
+            )
+        if not isinstance(strength, (int, float, np.floating)) or not 0 <= strength < np.inf:
+            raise fail("L1Penalty", f"expected strength to be a non-negative number; got {strength!r}.")
+        self.model, self.strength = model, float(strength)
+
+    def __call__(self) -> torch.Tensor:
+        return self.strength * sum(w.abs().sum() for w in self.model.parameters())  # λ Σ|w|
+
+    def __repr__(self) -> str:
+        return f"L1Penalty(strength={self.strength})"

@@ -91,6 +91,7 @@ class Sequential(Module, torch.nn.Sequential):
     turned into a tensor on the parameters' device and in their dtype.
 
     Example:
+        >>> from nnlab.torch_nn import Linear, Sigmoid
         >>> net = Sequential(Linear(2, 3), Sigmoid(), Linear(3, 1))
         >>> sorted(net.params)
         ['0.W', '0.b', '2.W', '2.b']

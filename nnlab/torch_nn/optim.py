@@ -1,14 +1,12 @@
-r"""Optimisers with the NumPy path's names and hyperparameters, running ``torch.optim`` underneath.
+r"""Optimisers with the NumPy path's names and hyperparameters: thin subclasses of ``torch.optim``.
 
-Each class is a thin subclass of its ``torch.optim`` namesake, so it works with PyTorch's learning
-rate schedulers and ``state_dict``, and it takes a model (a ``torch.nn.Module``) as
-``nnlab.np_nn.optim`` does. Where the NumPy path writes the update by hand, the maths here is
-PyTorch's own; the two agree (the tests run five steps of each on both paths).
+Each class is its ``torch.optim`` namesake, taking a model (a ``torch.nn.Module``) as
+``nnlab.np_nn.optim`` does, so it works with PyTorch's learning-rate schedulers and ``state_dict``.
+The update is PyTorch's own; the NumPy path writes the same equations by hand, and the tests run
+five steps of each on both paths and compare the weights.
 
 What differs, and why it does not change the numbers:
 
-- ``l1`` is not a ``torch.optim`` option: $\lambda_1 \operatorname{sign}(w)$ is added to the
-  gradient for the step only, and ``p.grad`` is left as autograd made it (as in NumPy).
 - SGD's momentum: NumPy keeps the velocity $v \leftarrow \alpha v - \eta g$; PyTorch keeps
   $b \leftarrow \alpha b + g$ and steps $w \leftarrow w - \eta b$, i.e. $b = -v/\eta$. Same
   weights while η is constant; if you change ``lr`` mid-training, PyTorch rescales the past
@@ -18,7 +16,10 @@ What differs, and why it does not change the numbers:
 - ``state`` is keyed by parameter tensor, not by name, and ``zero_grad()`` sets gradients to None
   (PyTorch's default); the model's ``grads`` shows them as zeros.
 
-Chapter: 2, gradient descent; 6, regularisation.
+``weight_decay`` is L2 (adds $\lambda w$ to the gradient). L1 is a term of the loss instead:
+``nnlab.torch_nn.L1Penalty``.
+
+Chapter: 2, gradient descent.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _setting(name: str, doc: str) -> property:
 
 
 class Optimizer(torch.optim.Optimizer):
-    """Base class: the checks and the ``l1`` term shared by every optimiser here.
+    """Base class: the checks every optimiser here makes, and the NumPy path's ``model``, ``steps`` and repr.
 
     ``step()`` updates every parameter in place; ``zero_grad()`` clears the gradients; ``lr`` and
     the other hyperparameters are attributes you can change between steps.
@@ -53,11 +54,8 @@ class Optimizer(torch.optim.Optimizer):
 
     lr = _setting("lr", "The learning rate η.")
     weight_decay = _setting("weight_decay", "L2 strength λ: adds λw to the gradient.")
-    l1 = _setting("l1", "L1 strength λ₁: adds λ₁·sign(w) to the gradient.")
 
-    def __init__(
-        self, model: torch.nn.Module, lr: float, *, weight_decay: float = 0.0, l1: float = 0.0, **settings
-    ) -> None:
+    def __init__(self, model: torch.nn.Module, lr: float, *, weight_decay: float = 0.0, **settings) -> None:
         name = type(self).__name__
         if not isinstance(model, torch.nn.Module):
             hint = "Pass the network itself: SGD(model, lr=0.1)."
@@ -67,74 +65,36 @@ class Optimizer(torch.optim.Optimizer):
         params = list(model.parameters())
         if not params:
             raise fail(name, "got a model with no parameters to optimise.")
-        for label, value in (("lr", lr), ("weight_decay", weight_decay), ("l1", l1)):
+        for label, value in (("lr", lr), ("weight_decay", weight_decay)):
             if not isinstance(value, (int, float, np.floating)) or value < 0 or not np.isfinite(value):
                 raise fail(name, f"expected {label} to be a non-negative number; got {value!r}.")
         self.model = model
         self.steps = 0
         super().__init__(params, lr=float(lr), weight_decay=float(weight_decay), **settings)
-        self.defaults["l1"] = float(l1)  # kept in the parameter groups, so state_dict() saves it
-        for group in self.param_groups:
-            group["l1"] = float(l1)
-        self._hook()
 
-    def _hook(self) -> None:
-        """``step()`` stays torch.optim's own; the l1 term and the step count ride on its step hooks."""
-        self._kept: list[tuple[torch.Tensor, torch.Tensor]] = []
-        self.register_step_pre_hook(_add_l1)
-        self.register_step_post_hook(_after_step)
-        self._hooked = True
+    def step(self, closure=None):
+        """One update of every parameter (PyTorch's own), counted in ``steps`` as on the NumPy path."""
+        loss = super().step(closure)
+        self.steps += 1
+        return loss
 
     def __getstate__(self) -> dict:
         return super().__getstate__() | {"model": self.model, "steps": self.steps}
 
     def __setstate__(self, state: dict) -> None:
-        """Used by copy.deepcopy and pickle (which drop the hooks: add them back) and by load_state_dict."""
+        """Used by copy.deepcopy and pickle (which would otherwise drop ``model`` and ``steps``) and by load_state_dict."""
         state = dict(state)
         for key in ("model", "steps"):
             if key in state:
                 setattr(self, key, state.pop(key))
         super().__setstate__(state)
-        if not getattr(self, "_hooked", False):
-            self._hook()
 
     def __repr__(self) -> str:
         extra = "".join(f", {k}={v}" for k, v in self._settings().items())
         return f"{type(self).__name__}(lr={self.lr}{extra})"
 
     def _settings(self) -> dict[str, float]:
-        out = {}
-        if self.weight_decay:
-            out["weight_decay"] = self.weight_decay
-        if self.l1:
-            out["l1"] = self.l1
-        return out
-
-
-def _add_l1(opt: Optimizer, args: tuple, kwargs: dict) -> tuple[tuple, dict] | None:
-    r"""Before a step: add $\lambda_1 \operatorname{sign}(w)$ to each gradient, keeping autograd's to put back."""
-    if not any(group.get("l1") for group in opt.param_groups):
-        return None
-    closure = args[1] if len(args) > 1 else kwargs.get("closure")
-    if closure is not None:  # the closure recomputes the gradients, so it runs before l1 is added
-        with torch.enable_grad():
-            loss = closure()
-        args, kwargs = (opt,), {"closure": lambda: loss}
-    with torch.no_grad():
-        for group in opt.param_groups:
-            for p in group["params"]:
-                if p.grad is not None and group.get("l1"):
-                    opt._kept.append((p, p.grad))
-                    p.grad = p.grad + group["l1"] * torch.sign(p)
-    return (args, kwargs) if closure is not None else None
-
-
-def _after_step(opt: Optimizer, args: tuple, kwargs: dict) -> None:
-    """After a step: count it, and give back the gradients autograd made."""
-    opt.steps += 1
-    for p, grad in opt._kept:
-        p.grad = grad
-    opt._kept.clear()
+        return {"weight_decay": self.weight_decay} if self.weight_decay else {}
 
 
 class SGD(Optimizer, torch.optim.SGD):
@@ -144,10 +104,15 @@ class SGD(Optimizer, torch.optim.SGD):
     $w \leftarrow w + v$, computed as PyTorch does with $b = -v/\eta$:
     $b \leftarrow \alpha b + g$, $w \leftarrow w - \eta b$ (the same while η is constant).
 
-    ``friction=μ`` is the seeds' way to write momentum: α = 1 - μ.
+    ``friction=μ`` is Honchar's way to write momentum: α = 1 - μ.
 
     Example:
-        >>> opt = SGD(model, lr=0.1, momentum=0.9)       # or SGD(model, lr=0.1, friction=0.1)
+        >>> from nnlab.torch_nn import Linear
+        >>> model = Linear(3, 1, rng=0)
+        >>> SGD(model, lr=0.1, momentum=0.9)
+        SGD(lr=0.1, momentum=0.9)
+        >>> SGD(model, lr=0.1, friction=0.1)             # the same setting, α = 1 − μ
+        SGD(lr=0.1, momentum=0.9)
     """
 
     momentum = _setting("momentum", "The fraction α of the last change kept in the next one.")
@@ -158,7 +123,6 @@ class SGD(Optimizer, torch.optim.SGD):
         lr: float = 0.01,
         momentum: float = 0.0,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
         *,
         friction: float | None = None,
     ) -> None:
@@ -174,7 +138,7 @@ class SGD(Optimizer, torch.optim.SGD):
             momentum = 1.0 - friction
         if not 0.0 <= momentum < 1.0:
             raise fail("SGD", f"expected momentum in [0, 1); got {momentum!r}.")
-        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, momentum=float(momentum))
+        super().__init__(model, lr, weight_decay=weight_decay, momentum=float(momentum))
 
     def _settings(self) -> dict[str, float]:
         return ({"momentum": self.momentum} if self.momentum else {}) | super()._settings()
@@ -195,9 +159,8 @@ class Adagrad(Optimizer, torch.optim.Adagrad):
         eps: float = 1e-10,
         *,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, eps=float(eps))
+        super().__init__(model, lr, weight_decay=weight_decay, eps=float(eps))
 
 
 class RMSProp(Optimizer, torch.optim.RMSprop):
@@ -219,9 +182,8 @@ class RMSProp(Optimizer, torch.optim.RMSprop):
         eps: float = 1e-8,
         *,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, alpha=float(alpha), eps=float(eps))
+        super().__init__(model, lr, weight_decay=weight_decay, alpha=float(alpha), eps=float(eps))
 
 
 class Adadelta(Optimizer, torch.optim.Adadelta):
@@ -245,9 +207,8 @@ class Adadelta(Optimizer, torch.optim.Adadelta):
         eps: float = 1e-6,
         *,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, l1=l1, rho=float(rho), eps=float(eps))
+        super().__init__(model, lr, weight_decay=weight_decay, rho=float(rho), eps=float(eps))
 
 
 class Adam(Optimizer, torch.optim.Adam):
@@ -270,13 +231,11 @@ class Adam(Optimizer, torch.optim.Adam):
         eps: float = 1e-8,
         *,
         weight_decay: float = 0.0,
-        l1: float = 0.0,
     ) -> None:
         super().__init__(
             model,
             lr,
             weight_decay=weight_decay,
-            l1=l1,
             betas=(float(betas[0]), float(betas[1])),
             eps=float(eps),
         )
