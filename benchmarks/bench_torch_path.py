@@ -4,9 +4,11 @@ Softmax cross-entropy, minibatch SGD (lr 0.01), batch 128, on MNIST-shaped rando
 one device (``--device``, default ``nnlab.device()``). Both contenders start from NumPy arrays and
 copy them to the device inside the timed run. The plain loop is the leanest one can write
 (``torch.nn`` + ``torch.optim``, no loss or accuracy tracking); ``nnlab.torch_nn.fit`` also sums the
-loss and accuracy of every step into its ``History``. Contenders run interleaved, best of
-``--repeats`` (and the median of the paired ratios, steadier on a busy machine); the target is at
-most 5 % overhead.
+loss and accuracy of every step into its ``History`` and, by default, runs its diagnostics (a probe
+of 256 examples before training and after the epoch, the gradient norms of 4 steps, all on the
+device); a third row shows it with ``diagnostics=False``. Contenders run interleaved with a pause
+before each run, best of ``--repeats`` (and the median of the paired ratios, steadier on a busy
+machine); the target is at most 5 % overhead with diagnostics on.
 
     python benchmarks/bench_torch_path.py                     # 20,000 samples, batch 128, 3 repeats
     python benchmarks/bench_torch_path.py --device cuda --batch 1024
@@ -22,7 +24,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import machine, table
+from _common import PAUSE_S, machine, table
 
 SIZES = (784, 512, 256, 10)
 
@@ -62,7 +64,7 @@ def plain_torch_epoch(X: np.ndarray, y: np.ndarray, batch: int, device):
     return run
 
 
-def nnlab_epoch(X: np.ndarray, y: np.ndarray, batch: int, device):
+def nnlab_epoch(X: np.ndarray, y: np.ndarray, batch: int, device, diagnostics: bool = True):
     from nnlab import torch_nn as nn
 
     net = nn.Sequential(
@@ -73,7 +75,8 @@ def nnlab_epoch(X: np.ndarray, y: np.ndarray, batch: int, device):
     loss = nn.CrossEntropyLoss()
 
     def run() -> None:
-        nn.fit(net, loss, nn.optim.SGD(net, lr=0.01), X, y, epochs=1, batch_size=batch, rng=0, progress=False)
+        nn.fit(net, loss, nn.optim.SGD(net, lr=0.01), X, y, epochs=1, batch_size=batch, rng=0, progress=False,
+               diagnostics=diagnostics)  # fmt: skip
         _sync(device)
 
     return run
@@ -85,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:N or mps (default: nnlab.device())")
+    parser.add_argument("--pause", type=float, default=PAUSE_S, help="seconds of sleep before each timed run")
     args = parser.parse_args(argv)
 
     import torch
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     fns = {
         "plain PyTorch (torch.nn + torch.optim loop)": plain_torch_epoch(X, y, args.batch, device),
         "nnlab.torch_nn (fit)": nnlab_epoch(X, y, args.batch, device),
+        "nnlab.torch_nn (fit, diagnostics=False)": nnlab_epoch(X, y, args.batch, device, diagnostics=False),
     }
     small = min(args.samples, 4 * args.batch)
     for fn in (
@@ -108,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = {name: [] for name in fns}
     for _ in range(args.repeats):  # interleaved, as _common.best_of does, keeping every time
         for name, fn in fns.items():
+            time.sleep(args.pause)
             start = time.perf_counter()
             fn()
             runs[name].append(time.perf_counter() - start)
@@ -116,17 +122,21 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"\nOne epoch, 784-512-256-10 ReLU, batch {args.batch}, {args.samples:,} samples, on {device};"
-        f" best of {args.repeats}; {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads\n"
+        f" best of {args.repeats}, {args.pause:g} s pause before each run; {machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads\n"
     )
     print(
         table(
             [(n, f"{seconds[n]:.3f}", f"{rate[n]:,.0f}") for n in fns], ("contender", "seconds", "samples/s")
         )
     )
-    plain, ours = seconds["plain PyTorch (torch.nn + torch.optim loop)"], seconds["nnlab.torch_nn (fit)"]
-    print(f"\nnnlab.torch_nn overhead over plain PyTorch: {100 * (ours / plain - 1):+.1f} % (target <= +5 %)")
-    pairs = [b / a - 1 for a, b in zip(*runs.values(), strict=True)]  # each repeat ran both back to back
-    print(f"median over the {len(pairs)} interleaved pairs: {100 * float(np.median(pairs)):+.1f} %")
+    plain_name = "plain PyTorch (torch.nn + torch.optim loop)"
+    for name in list(fns)[1:]:
+        overhead = 100 * (seconds[name] / seconds[plain_name] - 1)
+        pairs = [b / a - 1 for a, b in zip(runs[plain_name], runs[name], strict=True)]  # run back to back
+        print(
+            f"\n{name} over plain PyTorch: {overhead:+.1f} % (target <= +5 %);"
+            f" median over the {len(pairs)} interleaved pairs: {100 * float(np.median(pairs)):+.1f} %"
+        )
     return 0
 
 

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import math
+import sys
 from dataclasses import dataclass, field
 
-import numpy as np
+__all__ = ["History", "HistoryFigure"]
 
-from ._checks import fail
-
-__all__ = ["History", "check_fit_settings"]
+_BLUE, _ORANGE, _GREEN, _PINK = "#0072B2", "#D55E00", "#009E73", "#CC79A7"  # Okabe-Ito, colour-blind safe
 
 
 @dataclass
 class History:
-    """Per-epoch training and validation loss and accuracy, as returned by ``fit``.
+    """Per-epoch training and validation loss and accuracy, and what the diagnostics saw, from ``fit``.
 
     Accuracies are NaN where they do not apply (a regression target). ``best_epoch`` is the epoch
     (counting from 1) whose weights the model holds after early stopping, and ``stopped_early``
     says whether patience ran out before ``epochs``.
+
+    With diagnostics on (``fit``'s default), each epoch also records, per layer: ``grad_norm``, the
+    norm of the layer's parameter gradients (the root mean square over 4 steps of the epoch);
+    ``saturated``, the share of a hidden sigmoid or tanh layer's units whose derivative is below 1%
+    of its peak; ``dead``, the share of a ReLU layer's units that output 0 on every probe example.
+    Keys are the layer's position in a ``Sequential`` ("0", "1", ...), ``layer_names`` gives its
+    class ("Linear", "Sigmoid", ...), ``warnings`` holds the sentences fit warned with, and ``diverged`` says whether
+    fit stopped because the loss blew up. ``plot()`` draws it all.
+
+    Chapter: 4, saturation.
     """
 
     train_loss: list[float] = field(default_factory=list)
@@ -29,6 +39,12 @@ class History:
     stopped_early: bool = False
     seconds: float = 0.0
     samples_per_second: float = 0.0
+    grad_norm: dict[str, list[float]] = field(default_factory=dict)
+    saturated: dict[str, list[float]] = field(default_factory=dict)
+    dead: dict[str, list[float]] = field(default_factory=dict)
+    layer_names: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    diverged: bool = False
 
     @property
     def epochs(self) -> int:
@@ -43,24 +59,73 @@ class History:
         }
 
     def plot(self, ax=None, *, accuracy: bool = False):
-        """Draw the loss curves (or accuracy with ``accuracy=True``) on a matplotlib Axes; returns it."""
-        if ax is None:
-            from matplotlib.figure import Figure
+        """Draw the history: loss, accuracy, gradient norm per layer, saturated and dead units.
 
-            ax = Figure(figsize=(5, 3.2)).add_subplot()
-        key = "acc" if accuracy else "loss"
+        Without ``ax``: one figure with a panel for each of those that was recorded, returned as a
+        ``HistoryFigure`` that a notebook displays as an image; in a script the figure is pyplot's
+        current one, so ``plt.savefig(...)`` or ``plt.show()`` right after works. With ``ax`` (a
+        matplotlib Axes): only the loss curves (or accuracy, with ``accuracy=True``) on it; returns it.
+
+        Example:
+            >>> history.plot()                                        # doctest: +SKIP
+            >>> import matplotlib.pyplot as plt; plt.savefig("history.png")  # doctest: +SKIP
+        """
+        if ax is not None:
+            self._curves(ax, "acc" if accuracy else "loss")
+            return ax
+        panels = ["loss"]
+        if any(not math.isnan(a) for a in self.train_acc):
+            panels.append("acc")
+        if any(self.grad_norm.values()):
+            panels.append("grad_norm")
+        if any(self.saturated.values()) or any(self.dead.values()):
+            panels.append("units")
+        fig = _new_figure((4.0 * len(panels), 3.2))
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        for panel, one in zip(panels, axes):
+            if panel in ("loss", "acc"):
+                self._curves(one, panel)
+            elif panel == "grad_norm":
+                self._per_layer(one, self.grad_norm, "gradient norm", log=True)
+            else:
+                both = {**self.saturated, **self.dead}
+                self._per_layer(one, both, "share of saturated or dead units", log=False)
+                one.set_ylim(-0.03, 1.03)
+        fig.tight_layout()
+        return HistoryFigure(fig)
+
+    def _curves(self, ax, key: str) -> None:
         epochs = range(1, self.epochs + 1)
-        ax.plot(epochs, getattr(self, f"train_{key}"), color="#0072B2", marker="o", ms=3, label="training")
+        ax.plot(epochs, getattr(self, f"train_{key}"), color=_BLUE, marker="o", ms=3, label="training")
         if getattr(self, f"val_{key}"):
-            ax.plot(
-                epochs, getattr(self, f"val_{key}"), color="#D55E00", marker="s", ms=3, label="validation"
-            )
+            ax.plot(epochs, getattr(self, f"val_{key}"), color=_ORANGE, marker="s", ms=3, label="validation")
         if self.best_epoch is not None and self.val_loss:
             ax.axvline(self.best_epoch, color="0.5", ls="--", lw=1, label=f"best epoch ({self.best_epoch})")
         ax.set_xlabel("epoch")
-        ax.set_ylabel("accuracy" if accuracy else "loss")
+        ax.set_ylabel("accuracy" if key == "acc" else "loss")
         ax.legend()
-        return ax
+
+    def _per_layer(self, ax, series: dict[str, list[float]], label: str, *, log: bool) -> None:
+        colours = [_BLUE, _ORANGE, _GREEN, _PINK, "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+        for i, (name, values) in enumerate(series.items()):
+            epochs = range(1, len(values) + 1)
+            kind = "dead" if name in self.dead else "saturated" if name in self.saturated else ""
+            layer = (
+                f"layer {name} ({self.layer_names[name]})" if name in self.layer_names else f"layer {name}"
+            )
+            ax.plot(
+                epochs,
+                values,
+                color=colours[i % len(colours)],
+                marker="o",
+                ms=3,
+                label=f"{layer} {kind}".strip(),
+            )
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend(fontsize="x-small")
 
     def __repr__(self) -> str:
         if not self.train_loss:
@@ -76,20 +141,41 @@ class History:
             parts.append(f"best_epoch={self.best_epoch}")
         if self.stopped_early:
             parts.append("stopped_early=True")
+        if self.diverged:
+            parts.append("diverged=True")
         return "History(" + ", ".join(parts) + ")"
 
 
-def check_fit_settings(epochs: object, batch_size: object, validation: object, patience: object) -> None:
-    """The checks both paths' ``fit`` make on their settings, each failing with one sentence."""
-    if not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise fail("fit", f"expected epochs to be a positive integer; got {epochs!r}.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise fail("fit", f"expected batch_size to be a positive integer; got {batch_size!r}.")
-    if patience is not None and validation is None:
-        raise fail(
-            "fit",
-            "got patience but no validation set to watch.",
-            "Pass validation=(X_val, y_val), or drop patience.",
-        )
-    if patience is not None and (not isinstance(patience, (int, np.integer)) or patience < 1):
-        raise fail("fit", f"expected patience to be a positive integer; got {patience!r}.")
+def _new_figure(size: tuple[float, float]):
+    """A new figure: pyplot's current one where pyplot works (so plt.savefig sees it), else a bare one."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError:  # matplotlib itself missing: say what to install
+        raise ImportError("History.plot needs matplotlib: pip install matplotlib") from None
+    return plt.figure(figsize=size)
+
+
+class HistoryFigure:
+    """The figure ``History.plot()`` drew: a notebook shows it as an image; ``figure`` is the matplotlib
+    Figure, ``axes`` its panels, and ``savefig(path)`` saves it.
+    """
+
+    def __init__(self, figure) -> None:
+        self.figure = figure
+        self.axes = list(figure.axes)
+
+    def savefig(self, *args, **kwargs) -> None:
+        self.figure.savefig(*args, **kwargs)
+
+    def _repr_png_(self) -> bytes:
+        """The image a notebook shows. The figure then leaves pyplot, so it is not shown a second time."""
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", bbox_inches="tight")
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            pyplot.close(self.figure)
+        return buffer.getvalue()
+
+    def __repr__(self) -> str:
+        titles = ", ".join(ax.get_ylabel() for ax in self.axes)
+        return f"HistoryFigure({titles})"

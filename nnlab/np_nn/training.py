@@ -1,29 +1,21 @@
-"""``fit``: the minibatch training loop, with early stopping and a progress bar."""
+"""``fit``: the minibatch training loop, with diagnostics, early stopping and a progress bar."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import time
 
 import numpy as np
 
 from .._checks import check_array, fail
-from ..history import History, check_fit_settings
+from .._training import EarlyStopping, check_fit_args, params_finite, progress_enabled, restore, snapshot
+from ..diagnostics import Monitor
+from ..history import History
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
-from .module import Module, Sequential
+from .module import Module
 from .optim import Optimizer
 
-__all__ = ["History", "accuracy", "fit", "progress_enabled"]
-
-
-def progress_enabled(progress: bool) -> bool:
-    """A bar is shown when ``progress`` is true and ``NNLAB_PROGRESS`` is not set to 0/false/off."""
-    return bool(progress) and os.environ.get("NNLAB_PROGRESS", "1").strip().lower() not in (
-        "0",
-        "false",
-        "off",
-        "no",
-    )
+__all__ = ["History", "accuracy", "fit"]
 
 
 def accuracy(pred: np.ndarray, target: np.ndarray, loss: Loss | None = None) -> float:
@@ -99,6 +91,7 @@ def fit(
     patience: int | None = None,
     rng: np.random.Generator | int | None = None,
     progress: bool = True,
+    diagnostics: bool = True,
 ) -> History:
     r"""Train ``model`` with minibatch gradient descent and return its ``History``.
 
@@ -107,20 +100,31 @@ def fit(
     accuracy after each epoch; with ``patience=k`` it stops after k epochs without a lower
     validation loss and puts back the weights of the best epoch.
 
+    While it trains, ``nnlab.diagnostics`` watches for divergence, saturated units, vanishing or
+    exploding gradients, dead ReLUs and unscaled inputs, and warns once about each with a
+    ``TrainingWarning`` that says what to change. A loss that blows up stops ``fit``, with the
+    weights from the start of that epoch put back.
+
     Args:
         epochs: the most epochs to run.
         batch_size: examples per step; the last batch of an epoch may be smaller.
         rng: a Generator or seed for the shuffling.
         progress: show a progress bar (``tqdm.auto``); ``NNLAB_PROGRESS=0`` turns it off everywhere.
+        diagnostics: watch the training and warn (the default); False runs the plain loop.
 
     Example:
-        >>> history = fit(net, CrossEntropyLoss(), SGD(net, lr=0.1), X, y, epochs=5, batch_size=64)
+        >>> from nnlab.np_nn import CrossEntropyLoss, Linear, optim
+        >>> X, y = np.eye(4, dtype=np.float32), np.arange(4)  # four examples, one class each
+        >>> net = Linear(4, 4, rng=0)
+        >>> history = fit(net, CrossEntropyLoss(), optim.SGD(net, lr=0.5), X, y, epochs=50, progress=False)
+        >>> history.train_acc[-1]
+        1.0
 
-    Chapter: 9, a first MNIST network.
+    Chapter: 2, gradient descent; 3, backpropagation.
     """
     from ..data import batches
 
-    check_fit_settings(epochs, batch_size, validation, patience)
+    check_fit_args(loss, optimizer, epochs, batch_size, validation, patience)
     X, y = _check_xy(X, y, "training")
     if isinstance(loss, CrossEntropyLoss) and y.ndim == 1 and _whole_numbers(y):
         y = y.astype(np.int64, copy=False)  # labels as integers once, not at every batch
@@ -133,62 +137,67 @@ def fit(
     from tqdm.auto import tqdm
 
     n = X.shape[0]
-    steps_per_epoch = -(-n // batch_size)
+    sizes = np.diff(np.r_[np.arange(0, n, batch_size), n]).astype(np.float64)  # examples per step
     history = History()
-    best_loss, best_params, waited = np.inf, None, 0
-    skip_input_grad = isinstance(model, Sequential)
-    bar = tqdm(
-        total=epochs * steps_per_epoch, disable=not progress_enabled(progress), unit="batch", leave=False
-    )
+    stopper = EarlyStopping(model, patience)
+    monitor = None
+    if diagnostics:
+        monitor = Monitor(model, loss, optimizer, X, y, history, steps_per_epoch=len(sizes), torch=False)
+        monitor.start()
+    bar = tqdm(total=epochs * len(sizes), disable=not progress_enabled(progress), unit="batch", leave=False)
     start = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
             model.train()
             bar.set_description(f"epoch {epoch}/{epochs}")
-            total_loss, total_right = 0.0, 0.0
-            for xb, yb in batches(X, y, batch_size, rng):
-                # no zero_grad needed: backward overwrites every gradient (np_nn does not accumulate)
-                pred = model(xb)
-                batch_loss = loss(pred, yb)
-                dpred = loss.backward()
-                if skip_input_grad:
-                    model.backward(dpred, input_grad=False)
-                else:
-                    model.backward(dpred)
-                optimizer.step()
-                total_loss += batch_loss * len(xb)
-                total_right += accuracy(pred, yb, loss) * len(xb)
-                bar.update()
-            history.train_loss.append(total_loss / n)
+            losses, total_right, step = np.full(len(sizes), np.nan), 0.0, 0
+            saved = snapshot(model) if monitor else None  # put back if the loss blows up this epoch
+            # overflow shows up as a non-finite loss, which the monitor explains in a sentence
+            with np.errstate(over="ignore", invalid="ignore") if monitor else contextlib.nullcontext():
+                try:
+                    for step, (xb, yb) in enumerate(batches(X, y, batch_size, rng)):
+                        # no zero_grad needed: backward overwrites every gradient (np_nn does not accumulate)
+                        pred = model(xb)
+                        batch_loss = loss(pred, yb)
+                        model.backward(loss.backward())
+                        optimizer.step()
+                        losses[step] = batch_loss
+                        total_right += accuracy(pred, yb, loss) * len(xb)
+                        bar.update()
+                        if monitor:
+                            if step in monitor.sample_steps:
+                                monitor.grads()
+                            if not batch_loss <= monitor.limit:  # NaN, inf or exploding: stop now
+                                break
+                except ValueError:  # a layer refused non-finite input: the weights blew up
+                    if not monitor or params_finite(model):
+                        raise
+            diverged_at = monitor.diverged(losses[: step + 1]) if monitor else None
+            if diverged_at is None:
+                history.train_loss.append(float(losses @ sizes) / n)
+            else:
+                history.train_loss.append(float(losses[diverged_at]))
+                restore(model, saved)
             history.train_acc.append(total_right / n)
-            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+            postfix, patience_ran_out = {"loss": f"{history.train_loss[-1]:.4f}"}, False
             if validation is not None:
-                val_loss, val_acc = _evaluate(model, loss, X_val, y_val)
+                val_loss, val_acc = (
+                    (np.nan, np.nan) if diverged_at is not None else _evaluate(model, loss, X_val, y_val)
+                )
                 history.val_loss.append(val_loss)
                 history.val_acc.append(val_acc)
                 postfix["val_loss"] = f"{val_loss:.4f}"
-                if val_loss < best_loss:
-                    best_loss, waited, history.best_epoch = val_loss, 0, epoch
-                    if patience is not None:
-                        best_params = {k: v.copy() for k, v in model.params.items()}
-                else:
-                    waited += 1
+                patience_ran_out = diverged_at is None and stopper.update(epoch, val_loss)
             bar.set_postfix(postfix)
-            if not np.isfinite(history.train_loss[-1]):
-                raise fail(
-                    "fit",
-                    f"stopped at epoch {epoch}: the training loss became {history.train_loss[-1]}.",
-                    "Lower the learning rate, or check the inputs are scaled (e.g. to [0, 1]).",
-                )
-            if patience is not None and waited >= patience:
+            if monitor and monitor.end_epoch(epoch, losses, diverged_at):
+                break
+            if patience_ran_out:
                 history.stopped_early = epoch < epochs
                 break
     finally:
         bar.close()
         history.seconds = time.perf_counter() - start
         history.samples_per_second = n * history.epochs / history.seconds if history.seconds else 0.0
-    if best_params is not None:
-        params = model.params
-        for k, v in best_params.items():
-            params[k][...] = v
+    history.best_epoch = stopper.best_epoch
+    stopper.restore_best()
     return history

@@ -14,12 +14,13 @@ import numpy as np
 import torch
 
 from .._checks import check_finite, check_labels, fail
-from ..history import History, check_fit_settings
-from ..np_nn.training import progress_enabled
+from .._training import EarlyStopping, check_fit_args, progress_enabled, restore, snapshot
+from ..diagnostics import Monitor
+from ..history import History
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss
 from .module import as_input
 
-__all__ = ["History", "accuracy", "fit", "progress_enabled"]
+__all__ = ["History", "accuracy", "fit"]
 
 
 def accuracy(pred: torch.Tensor, target: torch.Tensor, loss: torch.nn.Module | None = None) -> float:
@@ -134,6 +135,7 @@ def fit(
     patience: int | None = None,
     rng: np.random.Generator | int | None = None,
     progress: bool = True,
+    diagnostics: bool = True,
 ) -> History:
     r"""Train ``model`` with minibatch gradient descent on its device and return its ``History``.
 
@@ -143,18 +145,29 @@ def fit(
     without a lower validation loss and puts back the weights of the best epoch. ``X`` and ``y`` may
     be NumPy arrays or tensors; they are copied to the model's device once.
 
+    While it trains, ``nnlab.diagnostics`` watches for divergence, saturated units, vanishing or
+    exploding gradients, dead ReLUs and unscaled inputs, as the NumPy path does, and warns once
+    about each with a ``TrainingWarning``. Its figures are computed on the device and read once per
+    epoch. A loss that blows up stops ``fit`` after that epoch, with the weights from its start put back.
+
     Args:
         epochs: the most epochs to run.
         batch_size: examples per step; the last batch of an epoch may be smaller.
         rng: a Generator or seed for the shuffling (the same seed gives the NumPy path's batches).
         progress: show a progress bar (``tqdm.auto``); ``NNLAB_PROGRESS=0`` turns it off everywhere.
+        diagnostics: watch the training and warn (the default); False runs the plain loop.
 
     Example:
-        >>> history = fit(net, CrossEntropyLoss(), SGD(net, lr=0.1), X, y, epochs=5, batch_size=64)
+        >>> from nnlab.torch_nn import CrossEntropyLoss, Linear, optim
+        >>> X, y = np.eye(4, dtype=np.float32), np.arange(4)  # four examples, one class each
+        >>> net = Linear(4, 4, rng=0)
+        >>> history = fit(net, CrossEntropyLoss(), optim.SGD(net, lr=0.5), X, y, epochs=50, progress=False)
+        >>> history.train_acc[-1]
+        1.0
 
-    Chapter: 9, a first MNIST network.
+    Chapter: 2, gradient descent; 3, backpropagation.
     """
-    check_fit_settings(epochs, batch_size, validation, patience)
+    check_fit_args(loss, optimizer, epochs, batch_size, validation, patience)
     if not isinstance(model, torch.nn.Module):
         raise fail(
             "fit",
@@ -171,20 +184,26 @@ def fit(
     from tqdm.auto import tqdm
 
     n = train.n
+    sizes = np.diff(np.r_[np.arange(0, n, batch_size), n]).astype(np.float64)  # examples per step
     history = History()
-    best_loss, best_params, waited = np.inf, None, 0
-    bar = tqdm(
-        total=epochs * -(-n // batch_size), disable=not progress_enabled(progress), unit="batch", leave=False
-    )
+    stopper = EarlyStopping(model, patience)
+    monitor = None
+    if diagnostics:
+        monitor = Monitor(
+            model, loss, optimizer, train.X, train.y, history, steps_per_epoch=len(sizes), torch=True
+        )
+        monitor.start()
+    bar = tqdm(total=epochs * len(sizes), disable=not progress_enabled(progress), unit="batch", leave=False)
     start = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
             model.train()
             bar.set_description(f"epoch {epoch}/{epochs}")
-            order, sizes = _epoch_order(n, batch_size, rng)
+            order, _ = _epoch_order(n, batch_size, rng)
             order = torch.from_numpy(order).to(train.X.device)
+            saved = snapshot(model) if monitor else None  # put back if the loss blows up this epoch
             losses, right, first = [], [], 0
-            for size in sizes:
+            for step, size in enumerate(sizes.astype(np.int64).tolist()):
                 rows = order[first : first + size]
                 first += size
                 xb, yb = train.X.index_select(0, rows), train.y.index_select(0, rows)
@@ -196,38 +215,35 @@ def fit(
                 losses.append(batch_loss.detach())
                 if train.rule:
                     right.append(_correct(pred.detach(), yb, train.rule))
+                if monitor and step in monitor.sample_steps:
+                    monitor.grads()  # on the device: no waiting for the GPU
                 bar.update()
-            weights = torch.tensor(sizes, dtype=losses[0].dtype, device=losses[0].device)
-            history.train_loss.append(float(torch.stack(losses) @ weights) / n)
+            # the epoch's losses and accuracy are read from the device here, once
+            losses = torch.stack(losses).double().cpu().numpy()
+            diverged_at = monitor.diverged(losses) if monitor else None
+            if diverged_at is None:
+                history.train_loss.append(float(losses @ sizes) / n)
+            else:
+                history.train_loss.append(float(losses[diverged_at]))
+                restore(model, saved)
             history.train_acc.append(float(torch.stack(right).sum()) / n if train.rule else float("nan"))
-            postfix = {"loss": f"{history.train_loss[-1]:.4f}"}
+            postfix, patience_ran_out = {"loss": f"{history.train_loss[-1]:.4f}"}, False
             if validation is not None:
-                val_loss, val_acc = val.evaluate(model, loss)
+                val_loss, val_acc = (np.nan, np.nan) if diverged_at is not None else val.evaluate(model, loss)
                 history.val_loss.append(val_loss)
                 history.val_acc.append(val_acc)
                 postfix["val_loss"] = f"{val_loss:.4f}"
-                if val_loss < best_loss:
-                    best_loss, waited, history.best_epoch = val_loss, 0, epoch
-                    if patience is not None:
-                        best_params = {k: p.detach().clone() for k, p in model.named_parameters()}
-                else:
-                    waited += 1
+                patience_ran_out = diverged_at is None and stopper.update(epoch, val_loss)
             bar.set_postfix(postfix)
-            if not np.isfinite(history.train_loss[-1]):
-                raise fail(
-                    "fit",
-                    f"stopped at epoch {epoch}: the training loss became {history.train_loss[-1]}.",
-                    "Lower the learning rate, or check the inputs are scaled (e.g. to [0, 1]).",
-                )
-            if patience is not None and waited >= patience:
+            if monitor and monitor.end_epoch(epoch, losses, diverged_at):
+                break
+            if patience_ran_out:
                 history.stopped_early = epoch < epochs
                 break
     finally:
         bar.close()
         history.seconds = time.perf_counter() - start
         history.samples_per_second = n * history.epochs / history.seconds if history.seconds else 0.0
-    if best_params is not None:
-        with torch.no_grad():
-            for k, p in model.named_parameters():
-                p.copy_(best_params[k])
+    history.best_epoch = stopper.best_epoch
+    stopper.restore_best()
     return history

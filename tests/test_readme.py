@@ -1,0 +1,68 @@
+"""README.md's Python examples run as written: every ```python block, in order, in one namespace, in a
+fresh interpreter from the repository root, offline (no MNIST download: the 8x8 digits stand in).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from nnlab import diagnostics
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", README.read_text(encoding="utf-8"), flags=re.S | re.M)
+
+
+def test_readme_has_python_examples():
+    blocks = _python_blocks()
+    assert len(blocks) >= 3
+    assert "X_train" in blocks[0] and "load_mnist" in blocks[0]
+
+
+def test_every_python_block_of_the_readme_runs(tmp_path):
+    pytest.importorskip("sklearn")  # the offline stand-in for MNIST
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("torch")  # the bridge example
+    script = tmp_path / "readme_examples.py"
+    parts = [
+        "import socket\n"
+        "def _offline(*args, **kwargs):\n"
+        "    raise OSError('the README examples must run offline')\n"
+        "socket.socket.connect = _offline\n"
+        "socket.create_connection = _offline\n"
+    ]
+    for i, block in enumerate(_python_blocks(), 1):
+        parts.append(f"# ---- README block {i}\n{block}")
+    parts.append("print('README OK')\n")
+    script.write_text("\n".join(parts), encoding="utf-8")
+    env = dict(os.environ, NNLAB_DATA_DIR=str(tmp_path / "no-mnist"), NNLAB_PROGRESS="0", MPLBACKEND="Agg")
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.stdout.rstrip().endswith("README OK")
+    assert "TrainingWarning: layer 1 (Sigmoid)" in result.stderr  # the saturation example warns
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["DIVERGED", "SATURATED", "VANISHING", "EXPLODING", "DEAD", "UNSCALED_PIXELS", "UNSCALED_FEATURES"],
+)
+def test_the_readme_quotes_each_warning_word_for_word(name):
+    """Each warning's fixed words (those between its figures) appear in README's list of them."""
+    readme = README.read_text(encoding="utf-8")
+    template = getattr(diagnostics, name)
+    pieces = [literal for literal, *_ in string.Formatter().parse(template) if len(literal.strip()) > 12]
+    assert pieces
+    for piece in pieces:
+        assert piece in readme, f"{name}: {piece!r}"
