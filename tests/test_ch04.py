@@ -1,0 +1,227 @@
+"""Chapter 4 (saturation, loss and activations): the lectures' numbers checked against the library, and the lesson."""
+
+from __future__ import annotations
+
+import doctest
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from nnlab import gradcheck
+from nnlab import np_nn as nn
+from nnlab.lessons import saturation as sat
+from nnlab.np_nn import functional as F
+
+
+def test_doctests_of_the_lesson_module():
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("ipywidgets")
+    result = doctest.testmod(sat, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 8
+    assert result.failed == 0
+
+
+def test_chapter_tags_name_existing_chapters():
+    tags = re.findall(r"Chapter: (\d+)", sat.__doc__)
+    assert tags and all(1 <= int(tag) <= 4 for tag in tags)
+
+
+def _library_not_gate(loss):
+    """Olteanu's NOT gate through np_nn: Linear(1, 1) with w = 5, b = 0, then Sigmoid, on x = -1, y = 1."""
+    neuron = nn.Linear(1, 1, dtype=np.float64)
+    neuron.params["W"][:] = 5.0
+    neuron.params["b"][:] = 0.0
+    activation = nn.Sigmoid()
+    a = activation(neuron(np.array([[-1.0]])))
+    value = loss(a, np.array([[1.0]]))
+    dz = activation.backward(loss.backward())
+    neuron.backward(dz)
+    return float(a[0, 0]), value, float(dz[0, 0]), float(neuron.grads["W"][0, 0])
+
+
+def test_not_gate_numbers_against_the_library():
+    gate = sat.not_gate(5.0, x=-1.0, b=0.0, y=1.0)
+    assert sat.NOT_GATE == {"x": -1.0, "w": 5.0, "b": 0.0, "y": 1.0}
+    # squared loss (a - y)^2: the lecture's form, np_nn's MSELoss(convention="mean") for one output
+    a, loss, dz, dw = _library_not_gate(nn.MSELoss(convention="mean"))
+    assert gate.a == pytest.approx(a, abs=1e-15) and gate.a == pytest.approx(0.0067, abs=5e-5)
+    assert gate.squared_loss == pytest.approx(loss, abs=1e-15) and loss == pytest.approx(0.9867, abs=5e-5)
+    assert gate.squared_grad == pytest.approx(dz, abs=1e-15) and dz == pytest.approx(-0.0132, abs=5e-5)
+    assert gate.squared_grad_w == pytest.approx(dw, abs=1e-15)
+    # cross-entropy: the gradient is a - y
+    a, loss, dz, dw = _library_not_gate(nn.BCELoss())
+    assert gate.cross_entropy == pytest.approx(loss, rel=1e-12) and loss == pytest.approx(5.0067, abs=5e-5)
+    assert gate.cross_entropy_grad == pytest.approx(dz, abs=1e-12) and dz == pytest.approx(a - 1.0, abs=1e-12)
+    assert dz == pytest.approx(-0.9933, abs=5e-5)
+    assert gate.cross_entropy_grad_w == pytest.approx(dw, abs=1e-12)
+    # the lecture's point: σ'(z) ≈ 0, the squared-loss gradient tiny, the loss large
+    assert gate.sigma_prime < 0.01 and abs(gate.squared_grad) < 0.02 and gate.squared_loss > 0.95
+    assert abs(gate.cross_entropy_grad / gate.squared_grad) == pytest.approx(75, abs=0.5)
+
+
+def test_not_gate_with_logits_loss_and_autograd():
+    torch = pytest.importorskip("torch")
+    loss = nn.BCEWithLogitsLoss()
+    loss(np.array([[-5.0]]), np.array([[1.0]]))
+    assert loss.backward()[0, 0] == pytest.approx(sat.not_gate().cross_entropy_grad, abs=1e-12)
+    w = torch.tensor(5.0, dtype=torch.float64, requires_grad=True)
+    z = w * -1.0
+    z.retain_grad()
+    a = torch.sigmoid(z)
+    ((a - 1.0) ** 2).backward()
+    assert float(z.grad) == pytest.approx(sat.not_gate().squared_grad, abs=1e-15)
+
+
+def test_sigmoid_derivative_is_at_most_a_quarter_and_tanh_at_most_one():
+    z = np.linspace(-10, 10, 20001)
+    assert F.sigmoid_prime(z).max() == pytest.approx(0.25, abs=1e-15)
+    assert z[np.argmax(F.sigmoid_prime(z))] == pytest.approx(0.0, abs=1e-12)
+    assert F.tanh_prime(z).max() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_honchars_tanh_formula_is_the_sigmoid():
+    z = np.linspace(-20, 20, 4001)
+    np.testing.assert_allclose(sat.sigmoid_as_tanh(z), F.sigmoid(z), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(np.tanh(z), 2 * F.sigmoid(2 * z) - 1, rtol=0, atol=1e-15)
+    assert not np.allclose(sat.sigmoid_as_tanh(z), np.tanh(z))
+
+
+def test_gradient_vanishes_layer_by_layer_through_sigmoids_only():
+    sigmoid = sat.layer_gradient_norms("sigmoid", depth=10)
+    ratios = sigmoid[1:] / sigmoid[:-1]
+    assert np.all(ratios > 2)  # every layer back shrinks the gradient (σ' ≤ 1/4 times the weights)
+    assert sigmoid[-1] / sigmoid[0] > 1e5
+    for name in ("tanh", "relu"):
+        norms = sat.layer_gradient_norms(name, depth=10)
+        assert norms[-1] / norms[0] < 10
+    with pytest.raises(ValueError, match="expected activation 'sigmoid', 'tanh' or 'relu'; got 'step'"):
+        sat.layer_gradient_norms("step")
+
+
+def test_softmax_jacobian_against_differences_and_the_library():
+    scores = np.array([1.0, 2.0, 3.0])
+    J = sat.softmax_jacobian(scores)
+    s = F.softmax(scores)
+    np.testing.assert_allclose(np.diag(J), s * (1 - s), atol=1e-15)
+    assert J[0, 1] == pytest.approx(-s[0] * s[1])
+    np.testing.assert_allclose(J.sum(axis=0), 0, atol=1e-15)
+    numeric = np.stack(
+        [gradcheck.numerical_gradient(lambda i=i: F.softmax(scores)[i], scores) for i in range(3)]
+    )
+    np.testing.assert_allclose(J, numeric, atol=1e-9)
+    softmax = nn.Softmax()
+    softmax(scores[None, :])
+    dout = np.array([[0.3, -1.0, 2.0]])
+    np.testing.assert_allclose(softmax.backward(dout)[0], J.T @ dout[0], atol=1e-15)
+
+
+def test_dead_relu_gets_no_gradient_while_leaky_and_parametric_do():
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    layer = nn.Linear(2, 6, rng=1, dtype=np.float64)
+    layer.params["b"][:] = [0.0, 0.0, 0.0, -10.0, -10.0, -10.0]
+    z = layer(X)
+    assert sat.dead_units(z).tolist() == [False, False, False, True, True, True]
+    relu = nn.ReLU()
+    layer.backward(relu.backward(np.ones_like(relu(z))))
+    assert np.all(layer.grads["W"][3:] == 0) and np.all(np.abs(layer.grads["W"][:3]).sum(axis=1) > 0)
+    for activation in (nn.LeakyReLU(0.001), nn.PReLU(init=0.25, dtype=np.float64)):
+        layer(X)
+        layer.backward(activation.backward(np.ones_like(activation(z))))
+        assert np.all(np.abs(layer.grads["W"]).sum(axis=1) > 0)
+    prelu = nn.PReLU(init=0.25, dtype=np.float64)
+    prelu(z)
+    prelu.backward(np.ones_like(z))
+    assert prelu.grads["a"][0] == pytest.approx(z[z <= 0].sum())  # ∂C/∂a = Σ_{z ≤ 0} dout·z
+
+
+def test_honchars_initialisation_numbers():
+    """1,000 inputs, half of them 1, weights and bias N(0, 1): z has SD sqrt(501) ≈ 22.4; N(0, 1/n): sqrt(1.5) ≈ 1.22."""
+    assert np.sqrt(501) == pytest.approx(22.4, abs=0.05)
+    assert np.sqrt(1.5) == pytest.approx(1.22, abs=0.005)
+    x = np.zeros((1, 1000))
+    x[0, :500] = 1.0
+    for init, expected in (("normal", np.sqrt(501)), ("scaled_normal", np.sqrt(1.5))):
+        layer = nn.Linear(1000, 4000, init=init, bias_init="normal", rng=0, dtype=np.float64)
+        assert layer(x).std() == pytest.approx(expected, rel=0.05)
+
+
+def test_fit_warns_about_a_saturated_network_and_not_about_a_scaled_one():
+    diagnostics = pytest.importorskip("nnlab.diagnostics")
+    rng = np.random.default_rng(0)
+    X = (rng.random((128, 1000)) < 0.5).astype(np.float32)
+    y = (X[:, :1] > 0.5).astype(np.float32)
+    for init, should_warn in (("normal", True), ("scaled_normal", False)):
+        net = nn.Sequential(
+            nn.Linear(1000, 30, init=init, bias_init="normal", rng=1),
+            nn.Sigmoid(),
+            nn.Linear(30, 1, rng=2),
+            nn.Sigmoid(),
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", diagnostics.TrainingWarning)
+            nn.fit(net, nn.BCELoss(), nn.optim.SGD(net, lr=0.5), X, y, epochs=1, batch_size=32, rng=0)
+        saturation = [
+            w
+            for w in caught
+            if issubclass(w.category, diagnostics.TrainingWarning) and "derivative" in str(w.message)
+        ]
+        assert bool(saturation) == should_warn
+
+
+# ----------------------------------------------------------------------------- the lesson
+def test_not_gate_lesson_moves_its_points_to_the_weight():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("matplotlib")
+    lesson = sat.not_gate_gradients()
+    ax_loss, ax_grad = lesson.figure.axes
+    markers = [line for ax in (ax_loss, ax_grad) for line in ax.lines if len(line.get_xdata()) == 1]
+    assert len(markers) == 4
+    for w in (-3.0, 0.0, 5.0, 9.5):
+        lesson.sliders["w"].value = w
+        gate = sat.not_gate(w)
+        assert all(line.get_xdata()[0] == pytest.approx(w) for line in markers)
+        loss_points = sorted(
+            float(line.get_ydata()[0]) for line in ax_loss.lines if len(line.get_xdata()) == 1
+        )
+        grad_points = sorted(
+            float(line.get_ydata()[0]) for line in ax_grad.lines if len(line.get_xdata()) == 1
+        )
+        assert loss_points == pytest.approx(sorted([gate.squared_loss, gate.cross_entropy]))
+        assert grad_points == pytest.approx(sorted([gate.squared_grad, gate.cross_entropy_grad]))
+        assert f"w = {w:+.1f}" in lesson.text
+    lesson.set(w=5.0)
+    assert "∂ℓ/∂z = -0.0132" in lesson.text and "∂ℓ/∂z = -0.9933" in lesson.text
+    lesson.set(w=50.0)  # clamped to the slider's range
+    assert lesson.sliders["w"].value == 10.0
+
+
+def test_static_not_gate_figure_is_labelled():
+    pytest.importorskip("matplotlib")
+    fig = sat.not_gate_figure()
+    assert len(fig.axes) == 2
+    for ax in fig.axes:
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None
+
+
+def test_vanishing_gradients_lesson_follows_depth_and_scale():
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("matplotlib")
+    lesson = sat.vanishing_gradients()
+    ax = lesson.figure.axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    for depth, scale in ((4, 1.0), (15, 1.0), (8, 4.0)):
+        lesson.set(depth=depth, scale=scale)
+        for name in ("sigmoid", "tanh", "relu"):
+            assert list(lines[name].get_xdata()) == list(range(1, depth + 1))
+            np.testing.assert_allclose(
+                lines[name].get_ydata(), sat.layer_gradient_norms(name, depth=depth, scale=scale)
+            )
+    sigmoid = lines["sigmoid"].get_ydata()
+    assert sigmoid[0] < sigmoid[-1]  # at scale 4 the sigmoid stack still vanishes ...
+    lesson.set(depth=10, scale=4.0)
+    tanh = lines["tanh"].get_ydata()
+    assert tanh[0] > 10 * tanh[-1]  # ... while tanh explodes
+    lesson.set(scale=1.0)
+    assert "sigmoid  first layer / last layer = 1." in lesson.text and "e-06" in lesson.text
