@@ -23,26 +23,18 @@ SLIDER_STYLE = {"description_width": "initial"}
 
 def float_slider(description: str, value: float, lo: float, hi: float, step: float, **kwargs: Any):
     """A ``FloatSlider`` as the lessons use it: readable label, value shown beside it."""
-    import ipywidgets as widgets
-
-    return widgets.FloatSlider(
-        value=value,
-        min=lo,
-        max=hi,
-        step=step,
-        description=description,
-        continuous_update=kwargs.pop("continuous_update", True),
-        style=SLIDER_STYLE,
-        layout=widgets.Layout(width=kwargs.pop("width", "420px")),
-        **kwargs,
-    )
+    return _slider("FloatSlider", description, value, lo, hi, step, **kwargs)
 
 
 def int_slider(description: str, value: int, lo: int, hi: int, step: int = 1, **kwargs: Any):
     """An ``IntSlider`` with the same look as ``float_slider``."""
+    return _slider("IntSlider", description, value, lo, hi, step, **kwargs)
+
+
+def _slider(kind: str, description: str, value, lo, hi, step, **kwargs: Any):
     import ipywidgets as widgets
 
-    return widgets.IntSlider(
+    return getattr(widgets, kind)(
         value=value,
         min=lo,
         max=hi,
