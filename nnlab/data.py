@@ -321,7 +321,7 @@ def pass_the_class(
         >>> X.shape, y.dtype
         ((5, 2), dtype('int64'))
 
-    Chapter: 2, gradient descent.
+    Chapter: 1, the perceptron (logistic regression as a neuron).
     """
     n = _check_n(n, "pass_the_class")
     noise = _check_noise(noise, "pass_the_class")
@@ -367,8 +367,6 @@ def circles(
 
     Example:
         >>> X, y = circles(200, noise=0.1, rng=0)
-
-    Chapter: 3, backpropagation (decision boundaries).
     """
     n, noise, rng = _check_n(n, "circles"), _check_noise(noise, "circles"), _as_rng(rng, "circles")
     y = _two_class_labels(n)
@@ -392,8 +390,6 @@ def xor_quadrants(
         >>> X, y = xor_quadrants(200, noise=0.0, rng=0)
         >>> bool(np.all((X[:, 0] * X[:, 1] < 0) == (y == 1)))
         True
-
-    Chapter: 3, backpropagation (decision boundaries).
     """
     owner = "xor_quadrants"
     n, noise, rng = _check_n(n, owner), _check_noise(noise, owner), _as_rng(rng, owner)
@@ -419,8 +415,6 @@ def two_gaussians(
 
     Example:
         >>> X, y = two_gaussians(200, rng=0)
-
-    Chapter: 1, the perceptron.
     """
     owner = "two_gaussians"
     n, noise, rng = _check_n(n, owner), _check_noise(noise, owner), _as_rng(rng, owner)
@@ -444,8 +438,6 @@ def spirals(
         >>> X, y = spirals(200, noise=0.0, rng=0)
         >>> bool(np.all(np.hypot(X[:, 0], X[:, 1]) <= 1.0))
         True
-
-    Chapter: 3, backpropagation (decision boundaries).
     """
     n, noise, rng = _check_n(n, "spirals"), _check_noise(noise, "spirals"), _as_rng(rng, "spirals")
     y = _two_class_labels(n)

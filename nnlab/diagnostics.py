@@ -81,7 +81,7 @@ SATURATED = (
     " (|z| > {zlim}) on {n} training examples {when}, so almost no gradient flows back through them."
     " Likely cause: initial weights too large for the number of inputs (N(0, 1) weights give z a"
     " standard deviation of about the square root of the number of inputs), or unscaled inputs."
-    ' Fix: init="xavier" (N(0, 1/n_in)), inputs scaled to [0, 1], or ReLU units.'
+    ' Fix: init="scaled_normal" (N(0, 1/n_in)) or init="xavier", inputs scaled to [0, 1], or ReLU units.'
     " Chapter 4, saturation, explains it."
 )
 VANISHING = (
@@ -97,7 +97,7 @@ EXPLODING = (
     " {last:.2g} at the last, {last_name}: {orders:.1f} orders of magnitude larger {when}, so the first"
     " layers take steps far too large. Likely cause: initial weights too large, e.g. N(0, 1) with many"
     " inputs, each layer multiplying the gradient by its weights."
-    ' Fix: init="he" for ReLU or init="xavier" for sigmoid and tanh (see the initialisation chapter),'
+    ' Fix: init="he" for ReLU or init="xavier" for sigmoid and tanh,'
     " or a smaller learning rate. Chapter 3, backpropagation, shows how each layer multiplies the"
     " gradient by its weights."
 )

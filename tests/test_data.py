@@ -1,4 +1,4 @@
-"""nnlab.data: the seeds' tables, the playgrounds, minibatches, IDX files, and MNIST downloads.
+"""nnlab.data: the lectures' tables, the playgrounds, minibatches, IDX files, and MNIST downloads.
 
 Every download test talks only to servers it starts itself on 127.0.0.1; no test touches the
 network or the user's cache.
@@ -36,7 +36,7 @@ def _offline_and_quiet(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(data, "MNIST_MIRRORS", (_closed_port_url(),))
 
 
-# ----------------------------------------------------------------------------- the seeds' tables
+# ----------------------------------------------------------------------------- the lectures' tables
 
 
 def test_party_is_every_evening_and_the_seeds_neuron():

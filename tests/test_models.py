@@ -1,4 +1,4 @@
-"""LeNet-5 in both paths, the parameter table, and the seeds' two hand-made filters."""
+"""LeNet-5 in both paths, the parameter table, and the lectures' two hand-made filters."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from nnlab.filters import EDGE_FILTER, L_FILTER, all_binary_patches, apply_filte
 from nnlab.models import count_params, lenet5, predict_proba
 from nnlab.np_nn.conv import Conv2d
 
-LENET_COUNTS = [156, 0, 0, 2416, 0, 0, 0, 48120, 0, 10164, 0, 850]  # per layer; the seeds' "60K"
+LENET_COUNTS = [156, 0, 0, 2416, 0, 0, 0, 48120, 0, 10164, 0, 850]  # per layer; the lectures' "60K"
 
 
 def _torch_lenet(rng):
@@ -141,7 +141,7 @@ def test_numpy_models_never_import_torch_and_its_absence_is_explained():
     assert "pip install" in result.stdout
 
 
-# -- the seeds' filters -----------------------------------------------------------------------------
+# -- the lectures' filters -----------------------------------------------------------------------------
 def test_all_binary_patches_are_the_sixteen_2x2_patterns():
     patches = all_binary_patches()
     assert patches.shape == (16, 2, 2)
@@ -160,7 +160,7 @@ def test_each_seed_filter_fires_on_exactly_its_own_patch(filt, formula, detects)
     table = truth_table(*filt)
     assert table.fires.sum() == 1
     np.testing.assert_array_equal(table.firing(), [detects])
-    expected = [formula(*patch.ravel()) for patch in table.patches]  # the seeds' worked expression
+    expected = [formula(*patch.ravel()) for patch in table.patches]  # the lectures' worked expression
     np.testing.assert_array_equal(table.outputs, expected)
     assert table.outputs[table.fires][0] == 1.0
 

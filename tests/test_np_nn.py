@@ -1,4 +1,4 @@
-"""The NumPy reference library: gradients, numerical stability, learning, and the seeds' numbers."""
+"""The NumPy reference library: gradients, numerical stability, learning, and the lectures' numbers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ MODULES = {
     "PReLU-channels": lambda: nn.PReLU(4, init=0.1),
     "Softmax": nn.Softmax,
     "Dropout": lambda: nn.Dropout(0.4, rng=3),
-    "Dropout-seeds-form": lambda: nn.Dropout(0.4, rng=3, inverted=False),
+    "Dropout-lecture-form": lambda: nn.Dropout(0.4, rng=3, inverted=False),
     "Flatten": nn.Flatten,
     "Step": nn.Step,
     "Sign": nn.Sign,
@@ -111,7 +111,7 @@ def test_loss_gradients_match_finite_differences(name, rng):
     assert result.max_error < TOL, f"{name}:\n{result}"
 
 
-def test_mse_half_convention_matches_the_seeds():
+def test_mse_half_convention_matches_the_lectures():
     a, y = np.array([[1.0, 2.0], [0.0, 0.0]]), np.array([[0.0, 0.0], [0.0, 1.0]])
     # C = ½‖a − y‖² per example, averaged over the batch: (½·5 + ½·1) / 2
     assert nn.MSELoss()(a, y) == pytest.approx(1.5)
@@ -173,7 +173,7 @@ def test_binary_losses_at_extremes():
     assert np.isfinite(prob.backward()).all()
 
 
-# -- the seeds' numbers, computed by the library ---------------------------------------------
+# -- the lectures' numbers, computed by the library ---------------------------------------------
 def test_party_neuron_answers_the_three_questions():
     neuron = nn.Perceptron(3)
     neuron.params["W"][:] = [-6, 3, 4]  # exam, free drinks, the date; threshold 0
@@ -186,7 +186,7 @@ def test_party_neuron_answers_the_three_questions():
     np.testing.assert_array_equal(nn.Step()(layer(questions)).ravel(), [1, 0, 1])
 
 
-def test_sigmoid_neuron_of_the_seeds():
+def test_sigmoid_neuron_of_the_lectures():
     # ŷ = g(1 + 3·x1 − 2·x2) at x = (−1, 2): g(−6) ≈ 0.0025 (the slide rounds to 0.002)
     layer = nn.Linear(2, 1)
     layer.params["W"][:] = [[3, -2]]
@@ -197,7 +197,7 @@ def test_sigmoid_neuron_of_the_seeds():
     assert F.sigmoid(-6.0) == pytest.approx(1 / (1 + np.exp(6)))
 
 
-def test_initialisation_numbers_of_the_seeds():
+def test_initialisation_numbers_of_the_lectures():
     """1000 inputs, half of them 1: z has SD √501 ≈ 22.4 with N(0, 1), √1.5 ≈ 1.22 with N(0, 1/n_in)."""
     rng = np.random.default_rng(0)
     x = np.r_[np.ones(500), np.zeros(500)]
@@ -310,7 +310,7 @@ def test_sgd_momentum_forms_agree_with_hand_loops():
     start = copy.deepcopy(model.params)
     opt = nn.optim.SGD(model, lr=0.1, momentum=0.9)
     friction_model = _quadratic_model()
-    friction_opt = nn.optim.SGD(friction_model, lr=0.1, friction=0.1)  # seeds' (1 − μ) slippage form
+    friction_opt = nn.optim.SGD(friction_model, lr=0.1, friction=0.1)  # the lectures' (1 − μ) slippage form
     w, v = start["W"].copy(), np.zeros_like(start["W"])
     for _ in range(5):
         _grads_for(model)
@@ -320,7 +320,7 @@ def test_sgd_momentum_forms_agree_with_hand_loops():
         assert model.params["W"] is W_before  # updated in place
         _grads_for(friction_model)
         friction_opt.step()
-        v = 0.9 * v - 0.1 * g  # Δw = α Δw − η g  (the seeds' "fraction of the last change")
+        v = 0.9 * v - 0.1 * g  # Δw = α Δw − η g  (the lectures' "fraction of the last change")
         w = w + v
         np.testing.assert_allclose(model.params["W"], w, atol=1e-12)
     np.testing.assert_allclose(friction_model.params["W"], model.params["W"], atol=1e-12)
@@ -479,14 +479,18 @@ def test_sequential_names_repr_astype_and_modes():
 
 
 def test_dropout_forms_are_one_network_with_rescaled_weights(rng):
-    """Inverted dropout with weights W equals the seeds' form (scale at test time) with W / (1 − p)."""
+    """Inverted dropout with weights W equals the lectures' form (scale at test time) with W / (1 − p)."""
     p, x = 0.5, rng.normal(size=(4, 6))
     inv = nn.Sequential(nn.Dropout(p, rng=9), nn.Linear(6, 2, rng=0, dtype=np.float64))
-    seeds = nn.Sequential(nn.Dropout(p, rng=9, inverted=False), nn.Linear(6, 2, rng=0, dtype=np.float64))
-    seeds[1].params["W"][...] = inv[1].params["W"] / (1 - p)
-    np.testing.assert_allclose(inv(x), seeds(x))  # training: same mask, same outputs
-    inv.eval(), seeds.eval()
-    np.testing.assert_allclose(inv(x), seeds(x))  # test time: halve the activations = halve the weights
+    lecture_form = nn.Sequential(
+        nn.Dropout(p, rng=9, inverted=False), nn.Linear(6, 2, rng=0, dtype=np.float64)
+    )
+    lecture_form[1].params["W"][...] = inv[1].params["W"] / (1 - p)
+    np.testing.assert_allclose(inv(x), lecture_form(x))  # training: same mask, same outputs
+    inv.eval(), lecture_form.eval()
+    np.testing.assert_allclose(
+        inv(x), lecture_form(x)
+    )  # test time: halve the activations = halve the weights
     drop = nn.Dropout(0.25, rng=0)
     assert drop(np.ones((200, 200))).mean() == pytest.approx(1.0, rel=0.02)  # unbiased in expectation
 

@@ -63,7 +63,7 @@ MODULES = {
         (6, 5),
     ),
     "Dropout-eval": (lambda path, dt: path.Dropout(0.3, rng=0).eval(), (6, 5)),
-    "Dropout-seeds-form-eval": (lambda path, dt: path.Dropout(0.3, rng=0, inverted=False).eval(), (6, 5)),
+    "Dropout-lecture-form-eval": (lambda path, dt: path.Dropout(0.3, rng=0, inverted=False).eval(), (6, 5)),
     "Dropout-p0": (lambda path, dt: path.Dropout(0.0), (6, 5)),
     "Flatten": (lambda path, dt: path.Flatten(), (3, 2, 2, 3)),
     "Step": (lambda path, dt: path.Step(), (6, 5)),
@@ -138,10 +138,10 @@ def test_dropout_masks_are_seeded_and_scaled():
     drop.eval()(x)
     assert gen.bit_generator.state == state
     assert torch.equal(drop.train()(x), torch_nn.Dropout(0.5, rng=np.random.default_rng(0))(x))
-    # the seeds' form keeps survivors unscaled in training and scales at test time
-    seeds = torch_nn.Dropout(0.3, rng=5, inverted=False)
-    assert set(seeds(x).unique().tolist()) == {0.0, 1.0}
-    assert torch.allclose(seeds.eval()(x), 0.7 * x)
+    # the lectures' form keeps survivors unscaled in training and scales at test time
+    lecture_form = torch_nn.Dropout(0.3, rng=5, inverted=False)
+    assert set(lecture_form(x).unique().tolist()) == {0.0, 1.0}
+    assert torch.allclose(lecture_form.eval()(x), 0.7 * x)
 
 
 LOSSES = {
