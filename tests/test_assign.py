@@ -154,15 +154,19 @@ def test_checks_in_the_generated_notebook_work_from_the_public_tests(tmp_path):
             student.check("demo.double", lambda x: 2 * x)
             student.check("demo.double", lambda x: x + x + 1)
             student.check("demo.lam", 0.5)
+            student.check("demo.lam", 2.0)
             student.check("demo.lam", ...)
         lines = buffer.getvalue().splitlines()
         assert lines[0] == "demo.double: passes its 2 public tests."
         assert "  Hint: this looks like a usual mistake. Twice x is x + x, nothing more." in lines
-        # a value question never prints its expected value
-        assert lines[-4:] == [
+        # a value question never prints its expected value; an unknown wrong value gets no guessed hint
+        assert lines[-7:] == [
             "demo.lam: public test 1 of 1 fails.",
             "  0.5 is not the expected value (a float64 number).",
             "  Hint: this looks like a usual mistake. Not the step that lands on the minimum.",
+            "demo.lam: public test 1 of 1 fails.",
+            "  2 is not the expected value (a float64 number).",
+            f"  {student._NO_MATCH}",
             "demo.lam: not answered yet.",
         ]
         assert "1.0" not in buffer.getvalue() and "1 expected" not in buffer.getvalue()

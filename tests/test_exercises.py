@@ -246,7 +246,65 @@ def test_wrong_answer_shows_test_shapes_dtypes_largest_error_and_hint():
         r"4 of 4 entries differ \(expected \(2, 2\) float64; got \(2, 2\) float64\); the largest error is [\d.]+ at index \((0|1), (0|1)\)",
         out,
     ), out
-    assert "Hint: σ'(z) = σ(z)(1 − σ(z))" in out  # no mistake matched: the question's hints
+    # wrong numbers that match no usual mistake: one line says so, and no hint guesses at a cause
+    assert out.splitlines()[-1] == f"  {student._NO_MATCH}"
+    assert "Hint" not in out
+
+
+def test_a_wrong_shape_gets_the_shapes_and_no_unrelated_hint():
+    def minibatch_gradient(X, y, w):
+        return (X.T @ (X @ w - y) / len(X))[:, None]  # a column: (D, 1), not (D,)
+
+    assert _checked("ch02.minibatch_gradient", minibatch_gradient).splitlines() == [
+        "ch02.minibatch_gradient: public test 1 of 2 fails. The test called"
+        " minibatch_gradient(X=(2, 2) float64, y=(2,) float64, w=(2,) float64).",
+        "  expected (2,) float64; got (2, 1) float64.",
+    ]
+    for answer in (lambda X, y, w: None, lambda X, y, w: "grad", lambda X, y, w: (w, w)):
+        out = _checked("ch02.minibatch_gradient", answer)
+        assert "fails" in out and "Hint" not in out and student._NO_MATCH not in out, out
+    # one part of a tuple with the wrong shape: that part's shapes are the feedback
+    out = _checked("ch03.linear_backward", lambda x, W, b, dout: (dout @ W, dout.T @ x, dout))
+    assert "db: expected (2,) float64; got (4, 2) float64." in out
+    assert "Hint" not in out and student._NO_MATCH not in out
+
+
+def test_a_matched_mistake_of_the_wrong_shape_still_gets_its_hint_alone():
+    out = _checked("ch03.linear_backward", lambda x, W, b, dout: (dout @ W, x.T @ dout, dout.sum(axis=0)))
+    assert out.count("Hint") == 1 and "A missing transpose?" in out
+    assert student._NO_MATCH not in out
+
+
+def test_the_perceptron_rule_with_z_ge_0_is_recognised():
+    def perceptron_update(w, b, x, target, eta):
+        y = float(w @ x + b >= 0)  # step(0) taken as 1
+        return w + eta * (target - y) * x, b + eta * (target - y)
+
+    assert _checked("ch01.perceptron_update", perceptron_update).splitlines() == [
+        "ch01.perceptron_update: public test 1 of 3 fails. The test called"
+        " perceptron_update(w=(2,) float64, b=0.0, x=(2,) float64, target=1.0, eta=0.5).",
+        "  w: 2 of 2 entries differ (expected (2,) float64; got (2,) float64);"
+        " the largest error is 0.5 at index (0,): expected 0.5, got 0.",
+        "  b: expected 0.5; got 0 (a float64 number).",
+        "  Hint: this looks like a usual mistake. At z = 0 the neuron answers 0: step(z) is 1 only for"
+        " z > 0, so predict with z > 0, not z >= 0.",
+    ]
+
+
+def test_compare_tells_a_wrong_kind_of_value_from_wrong_numbers():
+    want = np.array([1.0, 2.0])
+    assert not fmt.compare(np.array([1.0, 3.0]), want).wrong_shape
+    assert not fmt.compare(np.array([1, 3]), want).wrong_shape  # another numeric dtype: only numbers differ
+    for got in (np.array([[1.0], [2.0]]), None, "12", np.array(["a", "b"]), [1.0, 2.0, 3.0]):
+        outcome = fmt.compare(got, want)
+        assert not outcome and outcome.wrong_shape, got
+    pair = (np.array([1.0, 2.0]), 0.5)
+    assert fmt.compare((want, 0.5), pair)
+    assert not fmt.compare((want, 0.7), pair).wrong_shape
+    assert fmt.compare((want, np.array([0.5, 0.5])), pair).wrong_shape
+    assert fmt.compare((want,), pair).wrong_shape
+    assert fmt.compare({"a": want}, {"a": want, "b": want}).wrong_shape
+    assert not fmt.compare({"a": want + 1}, {"a": want}).wrong_shape
 
 
 def test_unanswered_forms_say_not_answered_yet():

@@ -156,10 +156,16 @@ def run_test(answer: Any, test: dict, *, kind: str) -> Any:
 
 @dataclass
 class Outcome:
-    """How a received value compares with the expected one: ``ok``, and the lines that say why not."""
+    """How a received value compares with the expected one: ``ok``, and the lines that say why not.
+
+    ``wrong_shape`` is True when the received value is not even the right kind of thing: a wrong shape,
+    a non-numeric dtype, a wrong type, a tuple with the wrong number of parts, ``None``. The lines
+    then say all there is to say; a hint about the numbers would be beside the point.
+    """
 
     ok: bool
     lines: list[str] = field(default_factory=list)
+    wrong_shape: bool = False
 
     def __bool__(self) -> bool:
         return self.ok
@@ -180,32 +186,42 @@ def compare(
     (NumPy's ``allclose``); any numeric dtype is accepted and both dtypes are shown. A tuple must have
     as many parts as expected, each compared in turn and called by ``names`` when given. With
     ``reveal=False`` the lines never contain the expected values (only shapes, dtypes and the index).
+    ``Outcome.wrong_shape`` tells a wrong kind of value (shape, dtype, type, parts) from wrong numbers.
     """
     if isinstance(expected, tuple):
         if not isinstance(received, (tuple, list)) or len(received) != len(expected):
             what = describe(received)
             return Outcome(
-                False, [f"expected a tuple of {len(expected)} ({_names(names, len(expected))}); got {what}."]
+                False,
+                [f"expected a tuple of {len(expected)} ({_names(names, len(expected))}); got {what}."],
+                wrong_shape=True,
             )
         lines: list[str] = []
+        wrong_shape = False
         for i, (got, want) in enumerate(zip(received, expected)):
             label = names[i] if names and i < len(names) else f"part {i + 1}"
             part = compare(got, want, rtol=rtol, atol=atol, reveal=reveal)
             lines += [f"{label}: {line}" for line in part.lines]
-        return Outcome(not lines, lines)
+            wrong_shape = wrong_shape or part.wrong_shape
+        return Outcome(not lines, lines, wrong_shape)
     if expected is None or isinstance(expected, str):
         if received == expected and type(received) is type(expected):
             return Outcome(True)
         want = repr(expected) if reveal else describe(expected)
-        return Outcome(False, [f"expected {want}; got {_short(received) if reveal else describe(received)}."])
+        got = _short(received) if reveal else describe(received)
+        return Outcome(False, [f"expected {want}; got {got}."], type(received) is not type(expected))
     if isinstance(expected, dict):
         if not isinstance(received, dict) or set(received) != set(expected):
-            return Outcome(False, [f"expected a dict with keys {sorted(expected)}; got {_short(received)}."])
+            return Outcome(
+                False, [f"expected a dict with keys {sorted(expected)}; got {_short(received)}."], True
+            )
         lines = []
+        wrong_shape = False
         for key in expected:
             part = compare(received[key], expected[key], rtol=rtol, atol=atol, reveal=reveal)
             lines += [f"{key}: {line}" for line in part.lines]
-        return Outcome(not lines, lines)
+            wrong_shape = wrong_shape or part.wrong_shape
+        return Outcome(not lines, lines, wrong_shape)
     return _compare_arrays(received, expected, rtol=rtol, atol=atol, reveal=reveal)
 
 
@@ -222,16 +238,14 @@ def _compare_arrays(received: Any, expected: Any, *, rtol: float, atol: float, r
     want = np.asarray(expected)
     if received is None:
         return Outcome(
-            False, [f"expected {describe(expected)}; got None. Did you forget to return the result?"]
+            False, [f"expected {describe(expected)}; got None. Did you forget to return the result?"], True
         )
     try:
         got = np.asarray(received)
     except (ValueError, TypeError):
         got = None
-    if got is None or got.dtype == object or got.dtype.kind not in "biuf":
-        return Outcome(False, [f"expected {describe(expected)}; got {describe(received)}."])
-    if got.shape != want.shape:
-        return Outcome(False, [f"expected {describe(expected)}; got {describe(received)}."])
+    if got is None or got.dtype == object or got.dtype.kind not in "biuf" or got.shape != want.shape:
+        return Outcome(False, [f"expected {describe(expected)}; got {describe(received)}."], True)
     if want.size == 0:
         return Outcome(True)
     with np.errstate(invalid="ignore", over="ignore"):

@@ -2,7 +2,8 @@ r"""The student's side: ``check("ch03.linear_backward", linear_backward)`` and `
 
 ``check`` runs a question's public tests on the answer at once and prints what to do next: which
 test fails, the expected and received shapes and dtypes, the largest error and where, and the hint
-for the usual mistake the answer looks like. An answer still ``...`` (or raising
+for the usual mistake the answer looks like (only that one: an answer of the wrong shape gets no hint,
+and wrong numbers that match no usual mistake are told so in one line, never given a guess). An answer still ``...`` (or raising
 ``NotImplementedError``) is "not answered yet"; an answer that raises shows the student's own line.
 The public tests ship inside nnlab (``nnlab/exercises/public/*.json``, written by ``nnlab assign``),
 so nothing is downloaded; hidden tests are not in the package at all.
@@ -187,12 +188,18 @@ def check(name: str, answer: Any) -> None:
         ]
         if matched:
             lines.append(f"  Hint: this looks like a usual mistake. {matched[0]}")
-        else:
-            lines += [f"  Hint: {hint}" for hint in hints]
+        elif hints and not outcome.wrong_shape:
+            # a wrong shape or type is said above; only wrong numbers get this line
+            lines.append(f"  {_NO_MATCH}")
         _failed(name, question, lines, number - 1, len(tests))
         return
     print(f"{name}: passes its {_count(len(tests), 'public test')}.")
     _results[name] = Result("pass", points, len(tests), len(tests))
+
+
+_NO_MATCH = (
+    "Your answer matches none of the usual mistakes of this question: check each line against its formula."
+)
 
 
 def _count(n: int, word: str) -> str:
