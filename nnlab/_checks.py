@@ -11,7 +11,24 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["as_generator", "check_array", "check_finite", "check_labels", "fail", "format_shape", "hint_text"]
+__all__ = [
+    "NonFiniteError",
+    "as_generator",
+    "check_array",
+    "check_finite",
+    "check_labels",
+    "fail",
+    "format_shape",
+    "hint_text",
+]
+
+
+class NonFiniteError(ValueError):
+    """The ``ValueError`` of ``check_finite``: NaN or infinity where numbers belong.
+
+    A subclass, so that ``fit`` can tell weights that blew up mid-training (a layer then refuses
+    its non-finite input) from every other mistake, and treat it as divergence.
+    """
 
 
 def format_shape(shape: Sequence[int | str | None]) -> str:
@@ -100,12 +117,13 @@ def check_finite(arr: np.ndarray, *, owner: str, name: str = "x") -> None:
         kinds.append("NaN")
     if np.isinf(arr).any():
         kinds.append("infinity")
-    raise fail(
+    error = fail(
         owner,
         f"expected finite values in {name}; got {int(bad.sum())} {' and '.join(kinds)} entries"
         f" (the first at index {first}).",
         "Check the data for missing values, or lower the learning rate if training diverged.",
     )
+    raise NonFiniteError(str(error))
 
 
 def check_labels(

@@ -5,8 +5,11 @@ each taught in the book, and warns once per ``fit`` about each, with a ``Trainin
 sentence names the layer, the figure, the likely cause, the fix, and the chapter that explains it:
 
 - **divergence**: a training loss that is NaN or infinite, or that grows to 1,000 times its value
-  at the start. ``fit`` stops, puts back the weights the model had at the
-  start of that epoch, and suggests a learning rate 10 times smaller.
+  at the start, or an epoch whose median loss (or the probe's loss after it) is 10 times the start
+  (a loss that is clamped, like the binary cross-entropy's, never reaches 1,000 times). ``fit`` stops
+  and puts back the weights and the optimizer's state from before the loss blew up (the start of
+  that epoch, or of the one before when the blow-up came at its first step), and suggests a
+  learning rate 10 times smaller.
 - **saturation**: most units of a hidden sigmoid or tanh layer sit where the derivative is below
   1% of its peak (|z| > 6 for the sigmoid, since $\sigma'(6) \approx 0.0025$; |z| > 3 for tanh).
 - **vanishing or exploding gradients**: the gradient norm of the first layer is 100 times
@@ -14,9 +17,9 @@ sentence names the layer, the figure, the likely cause, the fix, and the chapter
 - **dead ReLUs**: most units of a ReLU layer (channels, after a convolution) output 0 on every
   probe example.
 
-Saturated and dead units are judged before training and after each epoch; after an epoch in which
-the network already classifies 90% of its training examples right (or, for a regression target,
-halved its loss), they are recorded but not warned about: they are not stopping it from learning.
+Saturated and dead units are judged before training and after each epoch; where the network
+already classifies 90% of the probe examples right (or, for a regression target, has halved its
+loss since the start), they are recorded but not warned about: they are not stopping it from learning.
 - **unscaled inputs**: whole numbers from 0 to 255 (raw pixels), features whose scales differ
   1,000-fold, or inputs larger than 1,000.
 
@@ -42,7 +45,8 @@ import warnings
 
 import numpy as np
 
-from ._training import learning_rate
+from ._checks import NonFiniteError
+from ._training import learning_rate, restore, restore_optimizer, snapshot, snapshot_optimizer
 
 __all__ = ["TrainingWarning", "check_inputs"]
 
@@ -54,6 +58,8 @@ DEAD_SHARE = 0.5  # a ReLU layer is dying where most of its units are dead
 GRADIENT_RATIO = 1e2  # a first layer's gradient norm this many times smaller (or larger) than the last's
 DIVERGENCE_FACTOR = 1e3  # a loss this many times its starting value is divergence
 LOSS_FLOOR = 1e-2  # ... where the starting value counts as at least this (a model that already fits)
+GROWTH_FACTOR = 10  # an epoch's median loss (or the probe's) this many times the start is divergence too
+GROWTH_FLOOR = 0.1  # ... where the starting value counts as at least this
 LEARNED_ACCURACY = 0.9  # saturated or dead units in a network this accurate are not stopping it
 
 _SIGMOID_PEAK, _TANH_PEAK = 0.25, 1.0
@@ -70,10 +76,10 @@ class TrainingWarning(UserWarning):
 
 # ------------------------------------------------------------------------------------ the sentences
 DIVERGED = (
-    "fit stopped at epoch {epoch}, step {step}: the training loss became {value}, against {start:.3g}"
+    "fit stopped at epoch {epoch}, {where}: the training loss became {value}, against {start:.3g}"
     " at the start. The learning rate{lr_text} is too large: each step overshoots the minimum and the"
     " weights grow without bound. Try {try_lr}, 10 times smaller; the model keeps the weights it had at"
-    " the start of epoch {epoch}, before the loss blew up. Chapter 2, gradient descent, shows a step"
+    " the start of epoch {kept}, before the loss blew up. Chapter 2, gradient descent, shows a step"
     " that overshoots."
 )
 SATURATED = (
@@ -211,6 +217,14 @@ class _NumpyOps:
     def grad_squares(self, model):
         return np.array([float(np.vdot(g, g)) for g in model.grads.values()])
 
+    def exploded(self, batch_loss, limit) -> bool:
+        """A loss that is NaN, infinite or above the limit: stop the epoch now."""
+        return not batch_loss <= limit
+
+    def errstate(self):
+        """Overflow shows up as a non-finite loss, which the monitor explains in a sentence."""
+        return np.errstate(over="ignore", invalid="ignore")
+
     def numpy(self, a):
         return np.asarray(a, dtype=np.float64)
 
@@ -251,6 +265,13 @@ class _TorchOps:
             for p in model.parameters()
         ]
         return torch.stack([n.to(norms[0].dtype) for n in norms]).square()
+
+    def exploded(self, batch_loss, limit) -> bool:
+        """Never judged inside an epoch: reading the loss would make the CPU wait for the GPU."""
+        return False
+
+    def errstate(self):
+        return contextlib.nullcontext()
 
     def numpy(self, a):
         if hasattr(a, "detach"):
@@ -309,12 +330,31 @@ def _describe(name: str, m) -> str:
 
 
 class Monitor:
-    """Watches one ``fit``: call ``start`` before the first step, ``grads`` at the steps in
-    ``sample_steps``, and ``end_epoch`` after each epoch (it says when to stop)."""
+    """Watches one ``fit``. The hooks, in order: ``start()`` before training; each epoch
+    ``start_epoch()``, the steps inside ``with monitor.watching():``, ``after_step(step, loss)`` after
+    each (True: stop the epoch), and ``end_epoch(epoch, losses)``, which returns the step where the
+    loss blew up (the weights then put back) or None. ``enabled=False`` makes every hook do nothing."""
 
-    def __init__(self, model, loss, optimizer, X, y, history, *, steps_per_epoch: int, torch: bool) -> None:
+    def __init__(
+        self,
+        model,
+        loss,
+        optimizer,
+        X,
+        y,
+        history,
+        *,
+        steps_per_epoch: int,
+        torch: bool,
+        accuracy,
+        enabled: bool = True,
+    ) -> None:
+        self.enabled = enabled
+        if not enabled:
+            return
         self.ops = _TorchOps() if torch else _NumpyOps()
         self.model, self.loss, self.optimizer, self.history = model, loss, optimizer, history
+        self.accuracy = accuracy
         n = len(X)
         idx = np.unique(np.linspace(0, n - 1, min(n, PROBE_SIZE)).round().astype(np.int64))
         self.X_probe, self.y_probe = self.ops.take(X, idx), self.ops.take(y, idx)
@@ -350,18 +390,56 @@ class Monitor:
         self.warned: set[str] = set()
         self.start_loss = math.nan
         self.limit = sys.float_info.max  # until the starting loss is known: only NaN and inf count
+        self.growth_limit = math.inf
+        self.saved = self.saved_before = None  # weights and optimizer state: this epoch's start, the last's
+        self.steps_run, self.refused, self.bad_loss = 0, False, math.nan
 
     # -- the hooks fit calls ----------------------------------------------------------------------
     def start(self) -> None:
         """Before training: the inputs' scale, the starting loss, and the probe's figures."""
+        if not self.enabled:
+            return
         text = check_inputs(self.ops.numpy(self.X_probe))
         if text:
             self._say("unscaled", text)
-        pred, figures = self.ops.probe(self.model, self.layers, self.X_probe, self.watch)
-        self.start_loss = float(self.loss(pred, self.y_probe))
+        with self.ops.errstate():
+            pred, figures = self.ops.probe(self.model, self.layers, self.X_probe, self.watch)
+            self.start_loss = float(self.loss(pred, self.y_probe))
         if math.isfinite(self.start_loss):
             self.limit = DIVERGENCE_FACTOR * max(self.start_loss, LOSS_FLOOR)
-        self._judge_figures(self.ops.numpy(figures), "before training", learned=False)
+            self.growth_limit = GROWTH_FACTOR * max(self.start_loss, GROWTH_FLOOR)
+        learned = self._learned(pred, self.start_loss, at_start=True)  # a second fit of a trained net
+        self._judge_figures(self.ops.numpy(figures), "before training", learned=learned)
+
+    def start_epoch(self) -> None:
+        """Keep the weights and optimizer state to put back if the loss blows up (and the last epoch's)."""
+        if not self.enabled:
+            return
+        self.saved_before = self.saved
+        self.saved = (snapshot(self.model), snapshot_optimizer(self.optimizer))
+        self.steps_run, self.refused = 0, False
+
+    @contextlib.contextmanager
+    def watching(self):
+        """Around an epoch's steps: a layer that refuses NaN or infinity (the weights blew up) ends the
+        epoch, and ``end_epoch`` reports it as divergence; on NumPy, overflow is not warned about."""
+        if not self.enabled:
+            yield
+            return
+        with self.ops.errstate():
+            try:
+                yield
+            except NonFiniteError:
+                self.refused = True
+
+    def after_step(self, step: int, batch_loss) -> bool:
+        """After a step: sample the gradients at the steps in ``sample_steps``; True: the loss blew up, stop."""
+        if not self.enabled:
+            return False
+        self.steps_run = step + 1
+        if step in self.sample_steps:
+            self.grads()
+        return self.ops.exploded(batch_loss, self.limit)
 
     def grads(self) -> None:
         """At a sampled step, after backward: add each parameter's squared gradient norm."""
@@ -373,26 +451,34 @@ class Monitor:
         """The first step (counting from 0) whose loss is NaN, infinite or above ``limit``, or None."""
         losses = np.asarray(losses, dtype=np.float64)
         where = np.flatnonzero(~(losses <= self.limit))
+        if not where.size and losses.size and np.median(losses) > self.growth_limit:
+            where = np.flatnonzero(losses > self.growth_limit)  # grown tenfold over most of the epoch
         return int(where[0]) if where.size else None
 
-    def end_epoch(self, epoch: int, losses: np.ndarray, step: int | None) -> bool:
-        """After an epoch (or at the step where it diverged): record, judge, warn; True means stop."""
+    def end_epoch(self, epoch: int, losses: np.ndarray) -> int | None:
+        """After an epoch: record, judge, warn. Returns the step where the loss blew up, or None.
+
+        The step counts from 0; ``len(losses)`` means after the last step (the probe found it). The
+        weights and optimizer state are then put back: from the start of this epoch, or of the last
+        one when the first step already had a blown-up loss (the last epoch's final step caused it).
+        """
+        if not self.enabled:
+            return None
         history = self.history
-        if step is not None:
-            lr = learning_rate(self.optimizer)
-            value = losses[step] if step < len(losses) else math.nan
-            self._say(
-                "diverged",
-                DIVERGED.format(
-                    epoch=epoch,
-                    step=step + 1,
-                    value=f"{value:.3g}",
-                    start=self.start_loss,
-                    lr_text="" if lr is None else f" lr={lr:g}",
-                    try_lr="a learning rate" if lr is None else f"lr={lr / 10:g}",
-                ),
-            )
-            history.diverged = True
+        losses = np.asarray(losses, dtype=np.float64)[: self.steps_run + self.refused]
+        step = self.diverged(losses)
+        if step is None and self.refused:
+            step = self.steps_run
+        figures, pred = None, None
+        if step is None:
+            try:
+                with self.ops.errstate():
+                    pred, figures = self.ops.probe(self.model, self.layers, self.X_probe, self.watch)
+                    probe_loss = float(self.loss(pred, self.y_probe))
+            except NonFiniteError:
+                probe_loss = math.nan
+            if not probe_loss <= min(self.limit, self.growth_limit):  # the last step blew the weights up
+                step, losses = len(losses), np.r_[losses, probe_loss]
         norms = {}
         if self.samples:
             squares = self.ops.numpy(self.squares) / self.samples
@@ -401,21 +487,47 @@ class Monitor:
             self.squares, self.samples = None, 0
         for g in self.groups:
             history.grad_norm[g].append(norms.get(g, math.nan))
-        if history.diverged:
+        if step is not None:
+            self._roll_back(epoch, step, losses)
             for name in self.watch:
                 (history.dead if self.watch[name] == "relu" else history.saturated)[name].append(math.nan)
-            return True
-        _, figures = self.ops.probe(self.model, self.layers, self.X_probe, self.watch)
-        acc = history.train_acc[-1] if history.train_acc else math.nan
-        loss = history.train_loss[-1] if history.train_loss else math.nan
-        learned = acc >= LEARNED_ACCURACY if not math.isnan(acc) else loss < 0.5 * self.start_loss
+            return step
         figures = self.ops.numpy(figures)
         for (name, kind), value in zip(self.watch.items(), figures):
             (history.dead if kind == "relu" else history.saturated)[name].append(float(value))
         when = f"after epoch {epoch}"
-        self._judge_figures(figures, when, learned=learned)
+        self._judge_figures(figures, when, learned=self._learned(pred, probe_loss))
         self._judge_gradients(norms, when)
-        return False
+        return None
+
+    def _roll_back(self, epoch: int, step: int, losses: np.ndarray) -> None:
+        """Put back the weights from before the blow-up, and say so."""
+        back = step == 0 and self.saved_before is not None  # the last epoch's final step blew it up
+        weights, state = self.saved_before if back else self.saved
+        restore(self.model, weights)
+        restore_optimizer(self.optimizer, state)
+        self.bad_loss = float(losses[step]) if step < len(losses) else math.nan
+        lr = learning_rate(self.optimizer)
+        self._say(
+            "diverged",
+            DIVERGED.format(
+                epoch=epoch,
+                where=f"step {step + 1}" if step < self.steps_run + self.refused else "after its last step",
+                value=f"{self.bad_loss:.3g}",
+                start=self.start_loss,
+                lr_text="" if lr is None else f" lr={lr:g}",
+                try_lr="a learning rate" if lr is None else f"lr={lr / 10:g}",
+                kept=epoch - 1 if back else epoch,
+            ),
+        )
+        self.history.diverged = True
+
+    def _learned(self, pred, loss: float, *, at_start: bool = False) -> bool:
+        """Whether the network already fits the probe: 90% right, or (a regression target) half the start loss."""
+        acc = self.accuracy(pred, self.y_probe, self.loss)
+        if not math.isnan(acc):
+            return acc >= LEARNED_ACCURACY
+        return not at_start and loss < 0.5 * self.start_loss
 
     # -- judging ---------------------------------------------------------------------------------
     def _judge_figures(self, figures: np.ndarray, when: str, *, learned: bool) -> None:
@@ -424,7 +536,7 @@ class Monitor:
             return
         for (name, kind), value in zip(self.watch.items(), figures):
             layer = _describe(name, dict(self.layers)[name])
-            if kind == "relu" and value > DEAD_SHARE:
+            if kind == "relu" and value > DEAD_SHARE and "dead" not in self.warned:
                 lr = learning_rate(self.optimizer)
                 units = self._units(name)
                 try_lr = "" if lr is None else f" (e.g. lr={lr / 10:g})"

@@ -59,6 +59,20 @@ def test_the_sigmoid_neuron_gives_g_of_minus_6():
     assert nn.Sigmoid()(z)[0, 0] == pytest.approx(1 / (1 + np.exp(6)))
 
 
+def test_warm_up_exercise_one_smallest_invitation_weight_is_seven():
+    """Exercise 1: once invited, the exam must not matter whatever the drinks; w3 > 6, so 7 is the smallest whole number."""
+
+    def exam_matters(w3):
+        w = np.array([-6.0, 3.0, w3])
+        return any(
+            (w @ [1, drinks, 1] > 0) != (w @ [0, drinks, 1] > 0) for drinks in (0, 1)
+        )  # the same answer with and without the exam?
+
+    assert exam_matters(4.0)  # the lecture's neuron: the exam still matters
+    assert exam_matters(6.0)  # z = 0 with the exam and no drinks: not above the threshold
+    assert not exam_matters(7.0)
+
+
 # ----------------------------------------------------------------------------- the lesson
 @pytest.fixture
 def party():

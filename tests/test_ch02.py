@@ -112,7 +112,7 @@ def test_the_line_gradient_is_what_backprop_computes():
         )
 
 
-def test_minibatch_gradients_are_unbiased_and_shrink_like_one_over_sqrt_b():
+def test_minibatch_gradients_are_unbiased_and_shrink_like_one_over_sqrt_m():
     X, y = gd.noisy_line(1000, rng=0)
     full = gd.linear_gradient(X, y, 0.0, 0.0)
     spread = {}
@@ -129,7 +129,7 @@ def test_minibatch_gradients_are_unbiased_and_shrink_like_one_over_sqrt_b():
 
 def test_minibatch_gradients_refuses_a_batch_larger_than_the_set():
     X, y = gd.noisy_line(10)
-    with pytest.raises(ValueError, match="batch_size between 1 and N = 10"):
+    with pytest.raises(ValueError, match="batch_size between 1 and the number of examples, 10"):
         gd.minibatch_gradients(X, y, 0.0, 0.0, 11)
 
 
@@ -168,8 +168,10 @@ def test_moderate_momentum_halves_the_steps_on_the_valley():
         return int(np.argmax(gd.bowl(path, gd.STRETCHED) < 1e-3))
 
     assert steps(0.0) == 32
-    assert steps(0.5) == 16
-    assert steps(0.9) > steps(0.0)  # too much momentum circles
+    assert steps(0.3) == 19  # even a little momentum pays
+    assert steps(0.5) == 16  # the best of the chapter's values
+    assert steps(0.7) == 28
+    assert steps(0.9) == 96 == 3 * steps(0.0)  # too much momentum circles
 
 
 # ----------------------------------------------------------------------------- the lessons
@@ -230,7 +232,7 @@ def test_the_minibatch_lesson_tightens_with_the_batch(widgets):
     lesson.sliders["batch_size"].value = 100
     assert len(cloud.get_offsets()) == 200
     assert 2.5 < wide / spread() < 20  # about sqrt(100) = 10
-    assert lesson.text.startswith("B = 100")
+    assert lesson.text.startswith("m = 100")
 
 
 # ----------------------------------------------------------------------------- docstrings

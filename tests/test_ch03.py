@@ -197,10 +197,28 @@ def test_gradcheck_step_lesson_marks_the_error_of_the_chosen_step():
     assert "fails" in lesson.text
 
 
+def test_the_two_wings_of_the_loss_curve():
+    """Section 3.8: the left wing is near the minimum, the right wing is high and flat-ish."""
+    left, start, right = (bp.loss_and_slope(w) for w in (-4.0, 0.7, 6.0))
+    assert left == pytest.approx((0.246, -0.0057), abs=5e-4)
+    assert start == pytest.approx((0.271, 0.0357), abs=5e-4)
+    assert right == pytest.approx((0.470, 0.0180), abs=5e-4)
+    assert start[0] == pytest.approx(bp.backprop_minibatch(*_half_adder())["loss"], abs=1e-15)
+    grid = np.linspace(-6, 6, 241)
+    curve = np.array([bp.loss_and_slope(w) for w in grid])
+    lowest, steepest = int(np.argmin(curve[:, 0])), int(np.argmax(np.abs(curve[:, 1])))
+    assert grid[lowest] == pytest.approx(-1.55) and curve[lowest, 0] == pytest.approx(0.234, abs=5e-4)
+    assert grid[steepest] == pytest.approx(2.2) and curve[steepest, 1] == pytest.approx(0.0486, abs=5e-5)
+    assert left[0] - curve[lowest, 0] < 0.02  # the left wing is almost as good as the minimum
+    assert right[0] > 2 * curve[lowest, 0] - 0.001 and abs(right[1]) < abs(curve[steepest, 1]) / 2
+
+
 def test_static_figures_are_labelled():
     pytest.importorskip("matplotlib")
     fig = bp.loss_slope_figure()
     assert len(fig.axes) == 3 and all(ax.get_xlabel() for ax in fig.axes)
+    points = [next(line for line in ax.lines if line.get_label().startswith("current")) for ax in fig.axes]
+    assert [p.get_xdata()[0] for p in points] == [-4.0, 0.7, 6.0]  # left wing, start, right wing
     assert fig.axes[0].get_ylabel() and fig.axes[0].get_legend() is not None
     fig = bp.gradcheck_step_figure()
     ax = fig.axes[0]

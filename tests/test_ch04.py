@@ -100,6 +100,35 @@ def test_gradient_vanishes_layer_by_layer_through_sigmoids_only():
         sat.layer_gradient_norms("step")
 
 
+def test_the_numbers_of_section_4_3():
+    """Per-layer factors 3.5 to 7.8, the first layer 3.4x below the 1/4 line, and the weight scales."""
+    sigmoid = sat.layer_gradient_norms("sigmoid", depth=10)
+    ratios = sigmoid[1:] / sigmoid[:-1]
+    assert round(ratios.min(), 1) == 3.5 and round(ratios.max(), 1) == 7.8
+    assert sigmoid[-1] * 0.25**9 / sigmoid[0] == pytest.approx(3.4, abs=0.05)
+    expected = {1.0: (1.1e-6, 0.8), 2.0: (8.0e-5, 3.4), 4.0: (3.3e-3, 43.2)}
+    for scale, (sigmoid_ratio, tanh_ratio) in expected.items():
+        s = sat.layer_gradient_norms("sigmoid", depth=10, scale=scale)
+        t = sat.layer_gradient_norms("tanh", depth=10, scale=scale)
+        assert s[0] / s[-1] == pytest.approx(sigmoid_ratio, rel=0.05)
+        assert t[0] / t[-1] == pytest.approx(tanh_ratio, abs=0.05)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_onehot_on_both_paths():
+    torch = pytest.importorskip("torch")
+    from nnlab import torch_nn as tnn
+
+    scores, label = np.array([1.0, 2.0, 3.0]), np.array([0])
+    expected = F.softmax(scores) - np.eye(3)[0]
+    ce = nn.CrossEntropyLoss()
+    ce(scores[None, :], label)
+    np.testing.assert_allclose(ce.backward()[0], expected, atol=1e-15)
+    z = torch.tensor(scores[None, :], requires_grad=True)
+    tnn.CrossEntropyLoss()(z, label).backward()
+    np.testing.assert_allclose(z.grad.numpy()[0], expected, atol=1e-15)
+    np.testing.assert_allclose(expected, [-0.91, 0.2447, 0.6652], atol=5e-5)
+
+
 def test_softmax_jacobian_against_differences_and_the_library():
     scores = np.array([1.0, 2.0, 3.0])
     J = sat.softmax_jacobian(scores)

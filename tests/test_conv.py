@@ -65,18 +65,25 @@ def test_lenet_shaped_stack_gradients(rng):
 
 
 def test_backward_always_returns_a_fresh_dx_and_overwrites_grads(rng):
-    """backward gives dx every time, never accumulates into grads, and dx is the caller's to keep."""
+    """backward gives dx every time, never accumulates into grads, and dx and grads are the caller's to keep."""
     for fast in (False, True):
         conv = Conv2d(2, 3, 3, rng=0, fast=fast)
         x, dout = rng.normal(size=(4, 2, 6, 6)), rng.normal(size=(4, 3, 4, 4))
         conv(x)
         dx = conv.backward(dout)
+        dx0 = dx.copy()
         full = {k: g.copy() for k, g in conv.grads.items()}
         conv.grads["W"].fill(7.0)  # overwritten, not accumulated
         assert conv.backward(dout).shape == x.shape
         for k in full:
             np.testing.assert_array_equal(conv.grads[k], full[k])
-        assert dx.shape == x.shape
+        np.testing.assert_array_equal(dx, dx0)  # the second backward left the first dx alone
+        saved = dict(conv.grads)  # references to this step's gradients
+        conv(x)
+        conv.backward(2 * dout)  # another step: new arrays, the saved ones keep their values
+        for k in full:
+            np.testing.assert_array_equal(saved[k], full[k], err_msg=f"fast={fast} {k}")
+            np.testing.assert_allclose(conv.grads[k], 2 * full[k], rtol=1e-6, err_msg=f"fast={fast} {k}")
 
 
 @pytest.mark.parametrize("fast", [False, True])
@@ -100,13 +107,20 @@ def test_fast_work_buffers_follow_batch_size_and_dtype(rng):
     """The fast Conv2d keeps its im2col buffers between calls; a new batch size or dtype must not reuse stale ones."""
     conv = Conv2d(2, 3, 3, padding=1, rng=0, dtype=np.float64, fast=True)
     ref = copy.deepcopy(conv)
+    plain = copy.deepcopy(conv)
+    plain.fast = False
     for n in (5, 2, 5):
         x, dout = rng.normal(size=(n, 2, 6, 6)), rng.normal(size=(n, 3, 6, 6))
         conv(rng.normal(size=(n + 1, 2, 6, 6)))  # a different batch first: buffers resized
         out, out_ref = conv(x), conv2d_naive(x, ref.W, ref.b, padding=1)
         np.testing.assert_allclose(out, out_ref, rtol=1e-12, atol=1e-12)
         dx = conv.backward(dout)
-        assert dx.shape == x.shape and np.all(np.isfinite(dx))
+        plain(x)
+        np.testing.assert_allclose(dx, plain.backward(dout), rtol=0, atol=1e-10, err_msg=f"dx, n={n}")
+        for name in ("W", "b"):
+            np.testing.assert_allclose(
+                conv.grads[name], plain.grads[name], rtol=0, atol=1e-10, err_msg=f"{name}, n={n}"
+            )
     conv.astype(np.float32)
     assert conv(np.ones((1, 2, 6, 6))).dtype == np.float32
 

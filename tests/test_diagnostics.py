@@ -384,3 +384,146 @@ def test_the_torch_path_never_waits_for_the_gpu_inside_an_epoch():
             torch.cuda.set_sync_debug_mode(0)
         counts.append(sum("synchroniz" in str(w.message) for w in caught))
     assert counts[0] == counts[1], counts
+
+
+# -- regressions: rolling back, a second fit, the optimizer's state, refused NaN, clamped losses -------
+def _small_data(n: int = 64):
+    rng = np.random.default_rng(0)
+    return rng.random((n, 8)).astype(np.float32), rng.integers(0, 3, n)
+
+
+def _probe_loss(path, net, loss, X, y) -> float:
+    value = loss(net(X), y)
+    return float(value.detach()) if hasattr(value, "detach") else float(value)
+
+
+def test_full_batch_divergence_keeps_weights_from_before_the_blow_up(path):
+    """One step per epoch: the step that blew up was the last of the epoch before the bad loss showed."""
+    X, y = _small_data()
+    net = path.Sequential(path.Linear(8, 16, rng=0), path.ReLU(), path.Linear(16, 3, rng=1))
+    loss = path.CrossEntropyLoss()
+    start = _probe_loss(path, net, loss, X, y)
+    history, texts = path.fit(net, loss, path.optim.SGD(net, lr=1e4), X, y, epochs=5, batch_size=64)
+    assert history.diverged
+    assert "keeps the weights it had at the start of epoch 1, before" in _one(
+        texts, "fit stopped at epoch 1, "
+    )
+    assert _probe_loss(path, net, loss, X, y) == pytest.approx(start, rel=1e-6)
+
+
+@pytest.mark.parametrize("lr", [1e4, 1e10, 1e25])
+def test_full_batch_divergence_never_leaves_blown_up_weights(path, lr):
+    X, y = _small_data()
+    net = path.Sequential(path.Linear(8, 16, rng=0), path.ReLU(), path.Linear(16, 3, rng=1))
+    loss = path.CrossEntropyLoss()
+    start = _probe_loss(path, net, loss, X, y)
+    history, _ = path.fit(net, loss, path.optim.SGD(net, lr=lr), X, y, epochs=4, batch_size=64)
+    assert history.diverged and _probe_loss(path, net, loss, X, y) < 2 * start
+
+
+def test_after_divergence_a_smaller_lr_trains_with_the_same_optimizer(path):
+    """The velocity is put back with the weights, so doing what the warning says works."""
+    X, y = _small_data()
+    net = path.Sequential(path.Linear(8, 16, rng=0), path.ReLU(), path.Linear(16, 3, rng=1))
+    opt = path.optim.SGD(net, lr=1e6, momentum=0.9)
+    history, _ = path.fit(net, path.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=8)
+    assert history.diverged
+    opt.lr = 1e-2
+    history, texts = path.fit(net, path.CrossEntropyLoss(), opt, X, y, epochs=3, batch_size=8)
+    assert texts == [] and not history.diverged
+    assert history.train_loss[-1] < history.train_loss[0]
+
+
+@pytest.mark.parametrize(("lr", "batch_size"), [(1e30, 8), (3e38, 64)])
+def test_weights_huge_enough_to_overflow_count_as_divergence(lr, batch_size):
+    """NumPy layers refuse non-finite input with NonFiniteError: fit reports divergence, not the error."""
+    X, y = _small_data()
+    net = np_nn.Sequential(np_nn.Linear(8, 16, rng=0), np_nn.ReLU(), np_nn.Linear(16, 3, rng=1))
+    with pytest.warns(TrainingWarning, match="fit stopped at epoch"):
+        history = np_nn.fit(net, np_nn.CrossEntropyLoss(), np_nn.optim.SGD(net, lr=lr), X, y, epochs=3,
+                            batch_size=batch_size, progress=False)  # fmt: skip
+    assert history.diverged and max(np.abs(w).max() for w in net.params.values()) < 10
+
+
+def test_nan_in_the_targets_is_an_error_not_divergence():
+    X, _ = _small_data()
+    y = np.ones((len(X), 1))
+    y[3] = np.nan
+    net = np_nn.Linear(8, 1, rng=0)
+    with pytest.raises(ValueError, match=r"fit expected finite values in training y; got 1 NaN entries"):
+        np_nn.fit(net, np_nn.MSELoss(), np_nn.optim.SGD(net), X, y, epochs=1, progress=False)
+
+
+def test_a_clamped_loss_that_grows_tenfold_is_divergence(path):
+    """BCELoss is clamped at 100, so it never reaches 1,000 times its start of 0.69: growth counts."""
+    X, _ = _small_data()
+    y = (X[:, :1] > 0.5).astype(np.float32)
+    net = path.Sequential(path.Linear(8, 16, rng=0), path.Tanh(), path.Linear(16, 1, rng=1), path.Sigmoid())
+    history, texts = path.fit(net, path.BCELoss(), path.optim.SGD(net, lr=1e30), X, y, epochs=5, batch_size=8)
+    _one(texts, "fit stopped at epoch 1")
+    assert history.diverged and history.epochs == 1
+
+
+def _trained_half_dead_net(path, X, y):
+    """A ReLU layer whose 60 of 100 units are dead by construction, the other 40 trained to fit the data."""
+    net = path.Sequential(path.Linear(64, 100, init="he", rng=0), path.ReLU(), path.Linear(100, 10, rng=1))
+    with torch.no_grad():
+        net[0].b[:60] = -100
+    opt = path.optim.SGD(net, lr=0.1, momentum=0.9)
+    path.fit(net, path.CrossEntropyLoss(), opt, X, y, epochs=15, diagnostics=False)
+    return net, opt
+
+
+def test_a_second_fit_of_a_trained_network_stays_quiet(path, digits):
+    X, y = digits[0][:500], digits[1][:500]
+    net, opt = _trained_half_dead_net(path, X, y)
+    history, texts = path.fit(net, path.CrossEntropyLoss(), opt, X, y, epochs=1)
+    assert texts == [] and history.train_acc[-1] > 0.95 and history.dead["1"][-1] >= 0.6
+
+
+def test_dead_units_are_counted_only_when_about_to_warn(path, digits, monkeypatch):
+    from nnlab import diagnostics
+
+    calls = []
+    original = diagnostics.Monitor._units
+    monkeypatch.setattr(
+        diagnostics.Monitor, "_units", lambda self, name: calls.append(name) or original(self, name)
+    )
+    X, y = digits
+    net = path.Sequential(path.Linear(64, 50, rng=0), path.ReLU(), path.Linear(50, 10, rng=1))
+    with torch.no_grad():
+        net[0].b[...] = -3
+    _, texts = path.fit(net, path.CrossEntropyLoss(), path.optim.SGD(net, lr=0.1), X, y, epochs=3)
+    assert len(calls) == 1 and sum(t.startswith("layer 1 (ReLU)") for t in texts) == 1
+
+
+@pytest.mark.gpu
+def test_bce_loss_on_the_gpu_never_waits_inside_an_epoch():
+    X = np.random.default_rng(0).random((640, 16), dtype=np.float32)
+    y = (X[:, :1] > 0.5).astype(np.float32)
+    counts = []
+    for batch_size in (160, 16):
+        net = torch_nn.Sequential(torch_nn.Linear(16, 16, rng=0, device="cuda"), torch_nn.Tanh(),
+                                  torch_nn.Linear(16, 1, rng=1, device="cuda"), torch_nn.Sigmoid())  # fmt: skip
+        opt = torch_nn.optim.SGD(net, lr=0.1)
+        torch_nn.fit(net, torch_nn.BCELoss(), opt, X, y, epochs=1, progress=False)  # warm-up
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                torch_nn.fit(net, torch_nn.BCELoss(), opt, X, y, epochs=1, batch_size=batch_size,
+                             progress=False)  # fmt: skip
+        finally:
+            torch.cuda.set_sync_debug_mode(0)
+        counts.append(sum("synchroniz" in str(w.message) for w in caught))
+    assert counts[0] == counts[1], counts
+
+
+def test_bce_loss_checks_the_outputs_once_before_training_on_any_device():
+    net = torch_nn.Linear(8, 1, rng=0)  # raw scores, no Sigmoid
+    X, _ = _small_data()
+    with pytest.raises(
+        ValueError, match=r"BCELoss expected pred as probabilities in \[0, 1\]; got values from"
+    ):
+        torch_nn.fit(net, torch_nn.BCELoss(), torch_nn.optim.SGD(net), X, np.ones((64, 1)), epochs=1,
+                     progress=False)  # fmt: skip

@@ -352,6 +352,65 @@ def test_adam_matches_its_formula():
         np.testing.assert_allclose(model.params["W"], w, rtol=1e-10)
 
 
+# Each optimiser's update equations by hand, (w, state, g, t) -> (w, state): the library must keep
+# the same state between steps, or the second step already differs.
+def _sgd_by_hand(w, s, g, t):
+    v = 0.9 * s.get("v", 0.0) - 0.1 * g  # v ← αv − ηg
+    return w + v, {"v": v}
+
+
+def _adagrad_by_hand(w, s, g, t):
+    G = s.get("G", 0.0) + g * g  # G ← G + g²
+    return w - 0.1 * g / (np.sqrt(G) + 1e-10), {"G": G}
+
+
+def _rmsprop_by_hand(w, s, g, t):
+    v = 0.99 * s.get("v", 0.0) + 0.01 * g * g  # v ← αv + (1 − α)g²
+    return w - 0.1 * g / (np.sqrt(v) + 1e-8), {"v": v}
+
+
+def _adadelta_by_hand(w, s, g, t):
+    v = 0.9 * s.get("v", 0.0) + 0.1 * g * g  # v ← ρv + (1 − ρ)g²
+    delta = np.sqrt(s.get("u", 0.0) + 1e-6) / np.sqrt(v + 1e-6) * g
+    u = 0.9 * s.get("u", 0.0) + 0.1 * delta * delta  # u ← ρu + (1 − ρ)Δ²
+    return w - 1.0 * delta, {"v": v, "u": u}
+
+
+def _adam_by_hand(w, s, g, t):
+    m = 0.9 * s.get("m", 0.0) + 0.1 * g
+    v = 0.999 * s.get("v", 0.0) + 0.001 * g * g
+    return w - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8), {"m": m, "v": v}
+
+
+BY_HAND = {
+    "SGD-momentum": (lambda m: nn.optim.SGD(m, lr=0.1, momentum=0.9), _sgd_by_hand),
+    "Adagrad": (lambda m: nn.optim.Adagrad(m, lr=0.1), _adagrad_by_hand),
+    "RMSProp": (lambda m: nn.optim.RMSProp(m, lr=0.1), _rmsprop_by_hand),
+    "Adadelta": (lambda m: nn.optim.Adadelta(m, lr=1.0), _adadelta_by_hand),
+    "Adam": (lambda m: nn.optim.Adam(m, lr=0.1), _adam_by_hand),
+}
+
+
+@pytest.mark.parametrize("name", BY_HAND)
+def test_optimisers_keep_the_state_of_their_update_equations(name):
+    """Weights and state after each of four steps equal the equations by hand; weights change in place."""
+    make, by_hand = BY_HAND[name]
+    model = _quadratic_model()
+    opt = make(model)
+    w, state = model.params["W"].copy(), {}
+    for t in range(1, 5):
+        _grads_for(model, t)
+        g = model.grads["W"].copy()
+        W_before = model.params["W"]
+        opt.step()
+        w, state = by_hand(w, state, g, t)
+        assert model.params["W"] is W_before  # updated in place
+        np.testing.assert_allclose(model.params["W"], w, rtol=1e-12, atol=1e-14)
+        assert set(opt.state["W"]) == set(state)
+        for key, value in state.items():
+            np.testing.assert_allclose(opt.state["W"][key], value, rtol=1e-12, atol=1e-14, err_msg=key)
+
+
 @pytest.mark.parametrize("make", [nn.optim.Adagrad, nn.optim.RMSProp, nn.optim.Adadelta, nn.optim.Adam])
 def test_adaptive_optimisers_lower_the_loss(make):
     rng = np.random.default_rng(0)
@@ -593,7 +652,8 @@ def test_other_mistakes_get_sentences():
     with pytest.raises(ValueError, match=r"MSELoss expected target of shape \(4, 1\).*got \(4,\)\. Reshape"):
         nn.MSELoss()(np.zeros((4, 1)), np.zeros(4))
     with pytest.raises(
-        ValueError, match=r"Dropout expected p, the probability of dropping a unit, in \[0, 1\)"
+        ValueError,
+        match=r"Dropout expected p to be a number in \[0, 1\); got 1\.5\. p is the probability of dropping",
     ):
         nn.Dropout(1.5)
     with pytest.raises(ValueError, match=r"Linear expected init to be one of 'normal'"):
@@ -601,20 +661,22 @@ def test_other_mistakes_get_sentences():
     with pytest.raises(ValueError, match=r"SGD got both momentum and friction"):
         nn.optim.SGD(nn.Linear(2, 2), lr=0.1, momentum=0.9, friction=0.1)
     with pytest.raises(ValueError, match=r"fit got patience but no validation set"):
+        net = nn.Linear(2, 2)
         nn.fit(
-            nn.Linear(2, 2),
+            net,
             nn.MSELoss(),
-            nn.optim.SGD(nn.Linear(2, 2)),
+            nn.optim.SGD(net),
             np.zeros((4, 2)),
             np.zeros((4, 2)),
             epochs=1,
             patience=2,
         )
     with pytest.raises(ValueError, match=r"fit expected training X and y with the same number of examples"):
+        net = nn.Linear(2, 2)
         nn.fit(
-            nn.Linear(2, 2),
+            net,
             nn.MSELoss(),
-            nn.optim.SGD(nn.Linear(2, 2)),
+            nn.optim.SGD(net),
             np.zeros((4, 2)),
             np.zeros((3, 2)),
             epochs=1,
@@ -623,6 +685,70 @@ def test_other_mistakes_get_sentences():
         nn.Sequential(nn.Linear(2, 2), nn.ReLU)
     with pytest.raises(ValueError, match=r"Perceptron has no backward pass"):
         nn.Perceptron(2).backward(np.zeros(1))
+
+
+def _linear():
+    return nn.Linear(2, 2, rng=0)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: nn.optim.SGD(_linear(), momentum="0.9"),
+         r"^SGD expected momentum to be a number in \[0, 1\); got '0\.9' \(a str\)\. Write it without quotes: momentum=0\.9\.$"),
+        (lambda: nn.optim.SGD(_linear(), momentum=1.0),
+         r"^SGD expected momentum to be a number in \[0, 1\); got 1\.0\. For example momentum=0\.9\.$"),
+        (lambda: nn.optim.SGD(_linear(), friction=0),
+         r"^SGD expected friction to be a number in \(0, 1\]; got 0\. friction=μ keeps α = 1 − μ of the last change"),
+        (lambda: nn.optim.SGD(_linear(), friction="0.1"),
+         r"^SGD expected friction to be a number in \(0, 1\]; got '0\.1' \(a str\)\. Write it without quotes: friction=0\.1\.$"),
+        (lambda: nn.optim.SGD(_linear(), lr=True),
+         r"^SGD expected lr to be a non-negative number; got True \(a bool\)\. For example lr=0\.1\.$"),
+        (lambda: nn.optim.SGD(_linear(), lr=float("nan")), r"^SGD expected lr to be a non-negative number; got nan\."),
+        (lambda: nn.optim.SGD(_linear(), weight_decay=-1), r"^SGD expected weight_decay to be a non-negative number; got -1\."),
+        (lambda: nn.optim.Adam(_linear(), betas=0.9),
+         r"^Adam expected betas to be a pair \(β₁, β₂\) of numbers in \[0, 1\); got 0\.9\. For example betas=\(0\.9, 0\.999\)\.$"),
+        (lambda: nn.optim.Adam(_linear(), betas=(0.9, 1.0)), r"^Adam expected betas to be a pair .*; got \(0\.9, 1\.0\)\."),
+        (lambda: nn.optim.Adam(_linear(), eps=None), r"^Adam expected eps to be a non-negative number; got None\. For example eps=1e-8\.$"),
+        (lambda: nn.optim.RMSProp(_linear(), alpha=1.5), r"^RMSProp expected alpha to be a number in \[0, 1\); got 1\.5\."),
+        (lambda: nn.optim.Adadelta(_linear(), rho="0.9"), r"^Adadelta expected rho to be a number in \[0, 1\); got '0\.9' \(a str\)"),
+        (lambda: nn.optim.Adagrad(_linear(), eps=-1e-10), r"^Adagrad expected eps to be a non-negative number; got -1e-10\."),
+        (lambda: nn.Linear(True, 2),
+         r"^Linear expected in_features to be a positive integer; got True \(a bool\)\. For example Linear\(784, 10\)\.$"),
+        (lambda: nn.Linear(2, 2.0), r"^Linear expected out_features to be a positive integer; got 2\.0\. For example"),
+        (lambda: nn.PReLU(2, init=np.ones(3)),
+         r"^PReLU expected init to be a number; got array\(\[1\., 1\., 1\.\]\) \(a NumPy array\)\. Every slope a starts"),
+        (lambda: nn.PReLU(True), r"^PReLU expected num_parameters to be a positive integer; got True \(a bool\)\."),
+        (lambda: nn.LeakyReLU("0.1"), r"^LeakyReLU expected negative_slope to be a number; got '0\.1' \(a str\)\."),
+        (lambda: nn.Dropout("0.5"), r"^Dropout expected p to be a number in \[0, 1\); got '0\.5' \(a str\)\. Write it"),
+        (lambda: nn.L1Penalty(_linear(), strength="0.01"),
+         r"^L1Penalty expected strength to be a non-negative number; got '0\.01' \(a str\)\. Write it without"),
+        (lambda: nn.L1Penalty(object(), strength=0.01),
+         r"^L1Penalty expected a NumPy model \(an nnlab\.np_nn Module\); got object\. Pass the network itself"),
+        (lambda: nn.init.normal((2, 2), std=-1), r"^init expected std to be a non-negative number; got -1\. For example"),
+        (lambda: nn.init.xavier_uniform((2, 2), gain="1"), r"^init expected gain to be a non-negative number; got '1' \(a str\)"),
+        (lambda: nn.init.constant("a"), r"^init\.constant expected value to be a number; got 'a' \(a str\)"),
+        (lambda: nn.optim.SGD(object()),
+         r"^SGD expected a NumPy model \(an nnlab\.np_nn Module\); got object\. Pass the network itself: SGD\(model"),
+    ],
+)  # fmt: skip
+def test_bad_settings_get_a_sentence(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_friction_one_is_plain_sgd_and_settings_keep_their_values():
+    assert nn.optim.SGD(_linear(), lr=0.1, friction=1).momentum == 0.0  # α = 1 − μ = 0
+    assert nn.optim.Adam(_linear(), betas=[0.8, 0.99]).betas == (0.8, 0.99)
+    assert nn.PReLU(2, init=np.float32(0.1)).params["a"].tolist() == pytest.approx([0.1, 0.1])
+    assert nn.Linear(np.int64(3), 2).in_features == 3
+
+
+@pytest.mark.parametrize("name", [k for k in MODULES if not k.startswith("Dropout")])
+def test_backward_before_forward_is_a_sentence(name):
+    module = MODULES[name]()
+    with pytest.raises(ValueError, match=r"backward was called before forward\. Run forward\(x\)"):
+        module.backward(np.zeros((2, 3)))
 
 
 def test_saturated_network_stays_finite_without_warnings():

@@ -56,7 +56,16 @@ def test_every_python_block_of_the_readme_runs(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["DIVERGED", "SATURATED", "VANISHING", "EXPLODING", "DEAD", "UNSCALED_PIXELS", "UNSCALED_FEATURES"],
+    [
+        "DIVERGED",
+        "SATURATED",
+        "VANISHING",
+        "EXPLODING",
+        "DEAD",
+        "UNSCALED_PIXELS",
+        "UNSCALED_FEATURES",
+        "UNSCALED_LARGE",
+    ],
 )
 def test_the_readme_quotes_each_warning_word_for_word(name):
     """Each warning's fixed words (those between its figures) appear in README's list of them."""

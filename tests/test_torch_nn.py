@@ -424,11 +424,28 @@ def _message(fn) -> str:
         lambda p: p.optim.SGD(p.Linear(2, 1), momentum=0.9, friction=0.1),
         lambda p: p.optim.Adam(p.Linear(2, 1), lr=-1),
         lambda p: p.optim.SGD(p.ReLU()),
-        lambda p: p.fit(p.Linear(2, 1), p.MSELoss(), p.optim.SGD(p.Linear(2, 1)), np.zeros((3, 2)),
+        lambda p: p.optim.SGD(p.Linear(2, 1), momentum="0.9"),
+        lambda p: p.optim.SGD(p.Linear(2, 1), momentum=1.0),
+        lambda p: p.optim.SGD(p.Linear(2, 1), friction=0),
+        lambda p: p.optim.SGD(p.Linear(2, 1), lr=True),
+        lambda p: p.optim.SGD(p.Linear(2, 1), weight_decay=-1),
+        lambda p: p.optim.Adam(p.Linear(2, 1), betas=0.9),
+        lambda p: p.optim.Adam(p.Linear(2, 1), betas=(0.9, 1.0)),
+        lambda p: p.optim.Adam(p.Linear(2, 1), eps=None),
+        lambda p: p.optim.RMSProp(p.Linear(2, 1), alpha=1.5),
+        lambda p: p.optim.Adadelta(p.Linear(2, 1), rho="0.9"),
+        lambda p: p.optim.Adagrad(p.Linear(2, 1), eps=-1e-10),
+        lambda p: p.Linear(True, 2),
+        lambda p: p.Linear(2, 2.0),
+        lambda p: p.PReLU(2, init=np.ones(3)),
+        lambda p: p.PReLU(True),
+        lambda p: p.LeakyReLU("0.1"),
+        lambda p: p.Dropout("0.5"),
+        lambda p: p.fit(net := p.Linear(2, 1), p.MSELoss(), p.optim.SGD(net), np.zeros((3, 2)),
                         np.zeros((4, 1)), epochs=1),
-        lambda p: p.fit(p.Linear(2, 1), p.MSELoss(), p.optim.SGD(p.Linear(2, 1)), np.zeros((3, 2)),
+        lambda p: p.fit(net := p.Linear(2, 1), p.MSELoss(), p.optim.SGD(net), np.zeros((3, 2)),
                         np.zeros((3, 1)), epochs=1, patience=2),
-        lambda p: p.fit(p.Linear(2, 1), p.MSELoss(), p.optim.SGD(p.Linear(2, 1)), np.array([[0, 1], [np.inf, 0]]),
+        lambda p: p.fit(net := p.Linear(2, 1), p.MSELoss(), p.optim.SGD(net), np.array([[0, 1], [np.inf, 0]]),
                         np.zeros((2, 1)), epochs=1),
     ],
 )  # fmt: skip
@@ -439,6 +456,11 @@ def test_mistakes_get_the_numpy_paths_sentences(call):
 def test_mistakes_only_the_torch_path_can_make():
     assert "float type" in _message(lambda: torch_nn.Linear(2, 3, dtype=np.int32))
     assert "nnlab.np_nn.optim.SGD" in _message(lambda: torch_nn.optim.SGD(np_nn.Linear(2, 1)))
+    assert "use nnlab.torch_nn.L1Penalty" in _message(lambda: np_nn.L1Penalty(torch_nn.Linear(2, 1), 0.01))
+    assert _message(lambda: np_nn.optim.Adam(torch_nn.Linear(2, 1, device="cpu"))) == (
+        "Adam expected a NumPy model (an nnlab.np_nn Module); got Linear."
+        " This is a PyTorch model; use nnlab.torch_nn.optim.Adam for it."
+    )
     assert "integer class labels" in _message(
         lambda: torch_nn.CrossEntropyLoss()(torch.zeros(2, 3), torch.tensor([0.0, 1.0]))
     )

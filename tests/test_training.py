@@ -131,11 +131,14 @@ def test_every_name_in_all_loads_without_torch():
     assert result.stdout.strip() == "ok"
 
 
-def test_torch_nn_and_the_numpy_path_share_the_training_helpers():
+def test_torch_nn_and_the_numpy_path_share_the_training_helpers(monkeypatch):
     torch_training = pytest.importorskip("nnlab.torch_nn.training")
     source = Path(torch_training.__file__).read_text()
-    assert "from ..np_nn" not in source  # the twins do not import each other's private helpers
-    assert _training.progress_enabled(True) in (True, False)
+    assert "from ..np_nn" not in source and "from nnlab.np_nn" not in source  # no private helpers shared
+    monkeypatch.delenv("NNLAB_PROGRESS", raising=False)
+    assert _training.progress_enabled(True) is True and _training.progress_enabled(False) is False
+    monkeypatch.setenv("NNLAB_PROGRESS", "0")
+    assert _training.progress_enabled(True) is False
 
 
 # -- a class where an object belongs ---------------------------------------------------------------
@@ -207,3 +210,91 @@ def test_fit_on_cuda_follows_the_numpy_path_in_float64():
     for key, norms in np_history.grad_norm.items():
         np.testing.assert_allclose(cuda_history.grad_norm[key], norms, rtol=1e-9)
     assert cuda_history.saturated == np_history.saturated
+
+
+# -- arguments that belong elsewhere ---------------------------------------------------------------
+def test_an_optimizer_built_for_another_model_gets_a_sentence():
+    """Running the model's cell again but not the optimizer's used to train nothing, silently."""
+    for nn in _paths():
+        old = nn.Linear(2, 2, rng=0)
+        optimizer = nn.optim.SGD(old, lr=0.1)
+        net = nn.Linear(2, 2, rng=0)
+        with pytest.raises(ValueError) as info:
+            nn.fit(
+                net, nn.CrossEntropyLoss(), optimizer, np.zeros((4, 2)), np.zeros(4), epochs=1, progress=False
+            )
+        assert str(info.value) == (
+            "fit expected an optimizer for this model; got a SGD that updates the parameters of another model."
+            " Did you run the cell that builds the model again, but not the one that builds the optimizer?"
+            " Build it again for this model: optimizer = SGD(net, lr=0.1)."
+        )
+
+
+def test_a_plain_torch_optimizer_for_another_model_gets_the_same_sentence():
+    torch = pytest.importorskip("torch")
+    from nnlab import torch_nn
+
+    net = torch_nn.Linear(2, 2, rng=0)
+    optimizer = torch.optim.SGD(torch_nn.Linear(2, 2, rng=0).parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="fit expected an optimizer for this model; got a SGD that updates"):
+        torch_nn.fit(net, torch_nn.CrossEntropyLoss(), optimizer, np.zeros((4, 2)), np.zeros(4), epochs=1)
+    net = torch_nn.Linear(2, 2, rng=0)  # an optimizer for the model itself is fine
+    torch_nn.fit(net, torch.nn.CrossEntropyLoss(), torch.optim.SGD(net.parameters(), lr=0.1), np.zeros((4, 2)),
+                 np.zeros(4, dtype=np.int64), epochs=1, progress=False)  # fmt: skip
+
+
+def test_mixing_the_two_paths_gets_a_sentence():
+    pytest.importorskip("torch")
+    import torch
+
+    from nnlab import torch_nn
+
+    X, y = np.zeros((4, 2), dtype=np.float32), np.zeros(4, dtype=np.int64)
+    np_net, torch_net = np_nn.Linear(2, 2, rng=0), torch_nn.Linear(2, 2, rng=0)
+    cases = [
+        (np_nn.fit, torch_net, np_nn.CrossEntropyLoss(), np_nn.optim.SGD(np_net),
+         "fit expected a NumPy model (an nnlab.np_nn module); got Linear, a PyTorch module."
+         " For a PyTorch model use nnlab.torch_nn.fit."),
+        (np_nn.fit, np_net, torch_nn.CrossEntropyLoss(), np_nn.optim.SGD(np_net),
+         "fit expected a NumPy loss; got CrossEntropyLoss, a PyTorch module."
+         " Use nnlab.np_nn.CrossEntropyLoss() here."),
+        (np_nn.fit, np_net, np_nn.CrossEntropyLoss(), torch.optim.SGD(torch_net.parameters(), lr=0.1),
+         "fit expected a NumPy optimizer (from nnlab.np_nn.optim); got SGD, a PyTorch optimizer."
+         " Use nnlab.np_nn.optim.SGD(net, lr=0.1) here."),
+        (torch_nn.fit, torch_net, np_nn.CrossEntropyLoss(), torch_nn.optim.SGD(torch_net),
+         "fit expected a PyTorch loss; got CrossEntropyLoss from nnlab.np_nn."
+         " Use nnlab.torch_nn.CrossEntropyLoss() here."),
+        (torch_nn.fit, torch_net, torch_nn.CrossEntropyLoss(), np_nn.optim.SGD(np_net),
+         "fit expected a PyTorch optimizer (a torch.optim.Optimizer); got SGD."
+         " Use nnlab.torch_nn.optim.SGD(net, lr=0.1) here."),
+        (torch_nn.fit, np_net, torch_nn.CrossEntropyLoss(), torch_nn.optim.SGD(torch_net),
+         "fit expected a torch model (a torch.nn.Module); got Linear. For a NumPy model use nnlab.np_nn.fit."),
+    ]  # fmt: skip
+    for fit, net, loss, optimizer, sentence in cases:
+        with pytest.raises(ValueError) as info:
+            fit(net, loss, optimizer, X, y, epochs=1, progress=False)
+        assert str(info.value) == sentence
+
+
+def test_rng_and_patience_of_the_wrong_type_get_a_sentence():
+    for nn in _paths():
+        net = nn.Linear(2, 2, rng=0)
+        args = (net, nn.CrossEntropyLoss(), nn.optim.SGD(net), np.zeros((4, 2)), np.zeros(4, dtype=np.int64))
+        with pytest.raises(
+            ValueError, match=r"fit expected rng as a numpy\.random\.Generator or an int seed; got str\."
+        ):
+            nn.fit(*args, epochs=1, rng="a", progress=False)
+        with pytest.raises(ValueError, match=r"fit expected patience to be a positive integer; got True\."):
+            nn.fit(*args, epochs=1, patience=True, validation=args[3:], progress=False)
+
+
+def test_a_shape_error_leaves_the_torch_model_in_training_mode():
+    pytest.importorskip("torch")
+    from nnlab import torch_nn
+
+    net = torch_nn.Sequential(torch_nn.Linear(3, 2, rng=0))
+    net.train()
+    with pytest.raises(ValueError, match="Linear expected x of shape"):
+        torch_nn.fit(net, torch_nn.CrossEntropyLoss(), torch_nn.optim.SGD(net), np.zeros((4, 5)),
+                     np.zeros(4, dtype=np.int64), epochs=1, progress=False)  # fmt: skip
+    assert net.training

@@ -111,12 +111,12 @@ fig
 # ## 1.2 Softer decisions: the sigmoid neuron
 #
 # A step jumps from 0 to 1, so a tiny change of a weight can flip the answer, or change nothing at all.
-# The sigmoid $\sigma(z) = 1/(1 + e^{-z})$ moves smoothly between the two. A neuron with bias 1 and weights
-# $(3, -2)$ on the input $x = (-1, 2)$ computes
+# The sigmoid $\sigma(z) = 1/(1 + e^{-z})$ moves smoothly between the two. Chang's lecture gives a neuron
+# with bias 1 and weights $(3, -2)$; on the input $x = (-1, 2)$ it computes
 #
 # $$\hat y = \sigma(1 + 3\cdot(-1) - 2\cdot 2) = \sigma(-6) \approx 0.0025,$$
 #
-# a confident "no".
+# a confident "no" (the lecture rounds it to 0.002).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -333,10 +333,11 @@ fig
 # %% [markdown]
 # ## Exercises
 #
-# The exercise notebook for this chapter in `exercises/` checks your answers automatically. To warm up:
+# The exercise notebook for this chapter, `exercises/01_perceptron.ipynb`, checks your answers
+# automatically. To warm up:
 #
-# 1. Change the weights so that the exam no longer matters when the invitation comes. Which weight did
-#    you change, and what is the smallest change that works?
+# 1. Change the invitation's weight $w_3$ so that, once you are invited, the exam no longer matters,
+#    whatever the drinks: what is the smallest whole-number $w_3$ that works?
 # 2. Train a perceptron on NOT (one input). How many epochs does it need?
 # 3. With `output="sign"` the perceptron uses targets $\pm 1$. Train it on AND written with $\pm 1$
 #    targets and compare the learnt weights with the 0/1 version.

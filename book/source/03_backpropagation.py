@@ -41,6 +41,9 @@ from nnlab.lessons import backprop as bp
 # | 1, 0 | 0 | 1 |
 # | 1, 1 | 1 | 0 |
 #
+# The carry is AND of the two bits, and the sum is XOR: exactly the function that chapter 1 showed no
+# single perceptron can compute. A hidden layer is what makes it possible.
+#
 # The network has two inputs, three hidden units $O_1, O_2, O_3$ and two outputs $O_I, O_{II}$, every unit a
 # sigmoid $\sigma(z) = 1/(1 + e^{-z})$:
 #
@@ -90,8 +93,10 @@ print("W2 =", W2.tolist(), " b2 =", b2.tolist())
 # $$\frac{\partial C}{\partial b^l_j} = \delta^l_j, \qquad \frac{\partial C}{\partial W^l_{jk}} = \delta^l_j\, a^{l-1}_k.$$
 #
 # For the sigmoid, $\sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = a\,(1 - a)$: the backward pass needs only the
-# activations the forward pass already computed. Honchar's lecture derives the same four results
-# ("Backpropagation 1" to "4"). Kheradpisheh's lecture writes them with $\Delta = \partial C / \partial O$, the
+# activations the forward pass already computed. Honchar's slides derive the same results as the
+# gradients of the weights and the bias of an output unit and of a hidden unit ("Backpropagation 1" to
+# "4"; his numbering differs from ours, and he writes $w_{jk}$ for the weight from $j$ to $k$, the
+# transpose of our $W_{kj}$). Kheradpisheh's lecture writes them with $\Delta = \partial C / \partial O$, the
 # derivative with respect to a unit's *output*: $\Delta_k = -(t_k - O_k)$ at an output unit,
 # $\Delta_j = \sum_k W_{kj}\,\Delta_k\,O_k(1 - O_k)$ at a hidden one, and every weight update carries a factor
 # $O(1 - O)$ of the unit the weight leads into. So $\delta = \Delta\,O(1 - O)$: the same numbers. (One line of
@@ -192,10 +197,11 @@ C_torch = 0.5 * torch.sum((a2 - tt) ** 2)  # C = ½‖a² − t‖²
 C_torch.backward()
 autograd = {name: w.grad.numpy() for name, w in weights.items()}
 
-print(f"{'':<4}{'by hand':>12}{'np_nn':>12}{'autograd':>12}")
+print(f"{'one gradient':<14}{'by hand':>12}{'np_nn':>12}{'autograd':>12}")
 for name, index in (("W1", (0, 0)), ("b1", (1,)), ("W2", (0, 0)), ("b2", (1,))):
+    label = f"{name}[{', '.join(map(str, index))}]"  # e.g. W1[0, 0]
     print(
-        f"{name:<4}{by_hand[name][index]:>+12.6f}{library[name][index]:>+12.6f}{autograd[name][index]:>+12.6f}"
+        f"{label:<14}{by_hand[name][index]:>+12.6f}{library[name][index]:>+12.6f}{autograd[name][index]:>+12.6f}"
     )
 agree = all(np.allclose(autograd[name], by_hand[name], rtol=0, atol=1e-15) for name in by_hand)
 print("all 17 gradients agree, by hand = np_nn = autograd:", agree and gap < 1e-15)
@@ -320,23 +326,45 @@ print(
 # Each number backpropagation returns is the slope of the loss along one weight. Move the weight
 # $W_{I1}$ (from hidden unit 1 to the carry output) and watch the tangent follow the curve of the loss on
 # the four examples; the green square is where one gradient-descent step of chapter 2 takes the weight.
-# Where the slope is steep, a step moves far; where the curve is flat, on its wings, the step hardly
-# moves at all, even though the loss there is not small. Chapter 4 is about those flat wings. A large
-# learning rate can jump past the minimum.
+# Where the slope is steep, a step moves far; where the curve flattens, on its wings, the step hardly
+# moves. A large learning rate can jump past the minimum.
 
 # %%
 lessons.loss_slope()
 
 # %% [markdown]
-# The lesson without a kernel, at three settings of $W_{I1}$:
+# The lesson without a kernel, at three settings of $W_{I1}$: on the left wing, at the starting weight,
+# and on the right wing:
 
 # %%
 bp.loss_slope_figure()
 
 # %% [markdown]
+# **Check.** The three weights of the figure, and the lowest point and the steepest slope of the curve:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for w in (-4.0, 0.7, 6.0):
+    loss_w, slope_w = bp.loss_and_slope(w)
+    print(f"W_I1 = {w:+.1f}: loss {loss_w:.3f}, slope {slope_w:+.4f}")
+grid = np.linspace(-6, 6, 241)
+curve = np.array([bp.loss_and_slope(w) for w in grid])
+lowest, steepest = np.argmin(curve[:, 0]), np.argmax(np.abs(curve[:, 1]))
+print(f"lowest loss {curve[lowest, 0]:.3f} at W_I1 = {grid[lowest]:+.2f}")
+print(f"steepest slope {curve[steepest, 1]:+.4f} at W_I1 = {grid[steepest]:+.2f}")
+
+# %% [markdown]
+# The two wings are flat for different reasons. On the left wing the loss at $W_{I1} = -4$ is 0.246, barely
+# above the lowest value 0.234: the weight is nearly as good as it gets, and a small step costs nothing.
+# On the right wing, at $W_{I1} = 6$, the loss is 0.470, twice the minimum, yet the slope 0.018 is less
+# than half the steepest one, so gradient descent crawls exactly where it should hurry. Chapter 4 is about
+# such flat stretches where the network is wrong.
+
+# %% [markdown]
 # ## 3.9 Training the half adder on both paths
 #
-# Gradient descent now has every gradient it needs. We train the network from the weights above with
+# Gradient descent now has every gradient it needs, and with a hidden layer the network can learn what
+# the single perceptron of chapter 1 could not: the sum bit, XOR. We train it from the weights above with
 # the NumPy reference first: all four examples in each step, learning rate $\eta = 5$ (large for a
 # textbook, but on this small, flat loss the gradients are small), 800 steps.
 

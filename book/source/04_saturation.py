@@ -19,6 +19,7 @@
 import warnings
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 import nnlab
@@ -62,7 +63,8 @@ print(f"squared loss (a − y)² = {gate.squared_loss:.4f},   ∂ℓ/∂z = 2(a 
 #
 # $$\frac{\partial \ell}{\partial z} = \frac{a - y}{a(1 - a)}\; a(1 - a) = a - y.$$
 #
-# The flat slope $\sigma'(z)$ cancels: a large gap between $a$ and $y$ now means a large gradient. Honchar's
+# The flat slope $\sigma'(z)$ cancels: the gradient is simply how far the output is from the target, so
+# the more wrong the neuron is, the harder it is pushed. Honchar's
 # lecture calls this the "huge error, huge influence" correspondence; averaged over $n$ examples,
 # $\frac{\partial C}{\partial w_j} = \frac1n \sum_x x_j (\sigma(z) - y)$ depends only on how wrong the output is.
 
@@ -112,11 +114,12 @@ sat.not_gate_figure()
 # Saturation need not be extreme to hurt. Olteanu's lecture follows the gradient back through a chain of
 # sigmoid layers, one unit each, with the cross-entropy at the end:
 #
-# $$\frac{\partial \ell}{\partial z^2_1} = (a^4_1 - y)\; w^4_{11}\, \sigma'(z^3_1)\; w^3_{21}\, \sigma'(z^2_1).$$
+# $$\frac{\partial \ell}{\partial z^2_1} = (a^4_1 - y)\; w^4_{11}\, \sigma'(z^3_1)\; w^3_{11}\, \sigma'(z^2_1).$$
 #
-# (The slide's own last line leaves out the factor $\sigma'(z^3_1)$; the chain rule keeps it.) Every layer
-# back adds one factor $w\,\sigma'(z)$, and the sigmoid's slope is never more than $\sigma'(0) = 1/4$.
-# With weights of moderate size the product shrinks by a factor of about 4 or more per layer: the
+# (The slide's own last line writes the weight as $w^3_{21}$ and leaves out the factor $\sigma'(z^3_1)$; with
+# one unit per layer the weight is $w^3_{11}$, and the chain rule keeps the factor.) Every layer back adds
+# one factor $w\,\sigma'(z)$, and the sigmoid's slope is never more than $\sigma'(0) = 1/4$. With weights
+# of moderate size the product shrinks by a factor of roughly 4 to 8 per layer: the
 # **vanishing gradient problem**. (Large weights can instead make the product grow: exploding gradients.)
 
 # %%
@@ -144,6 +147,10 @@ print(
     f"{ratios.min():.1f} to {ratios.max():.1f}",
     "times the one before it",
 )
+line_at_first = norms["sigmoid"][-1] * 0.25**9  # the last layer's gradient × (1/4)⁹
+print(
+    f"sigmoid: the first layer sits {line_at_first / norms['sigmoid'][0]:.1f} times below the 1/4-per-layer line"
+)
 
 # %%
 fig = Figure(figsize=(7, 3.6), layout="constrained")
@@ -168,15 +175,28 @@ fig
 # With the sigmoid the first layer's gradient is about a million times smaller than the last's: the first
 # layers hardly learn. tanh, whose slope reaches 1 at $z = 0$, keeps the gradient's size here, and so does
 # ReLU, whose slope is exactly 1 wherever it is active. The dotted line shrinks by the sigmoid's largest
-# slope, 1/4, per layer: the measured sigmoid gradients follow it closely.
+# slope, 1/4, per layer; since most units' slopes are below that peak, the measured sigmoid gradients
+# fall a little faster than the line, and the first layer ends 3.4 times below it.
 #
 # Change the depth of the stack and the size of its initial weights. Deeper stacks of sigmoids lose
-# more, and so do smaller weights. Larger weights help the sigmoid stack a little but make the tanh
-# stack's gradient grow towards the input instead, about 40-fold over ten layers at four times the usual
-# size: an exploding gradient. The ReLU stack hardly changes.
+# more, and so do smaller weights. Larger weights help the sigmoid stack by orders of magnitude, though
+# its gradient still vanishes: the first layer's share of the last layer's gradient grows from about
+# $10^{-6}$ to $3 \cdot 10^{-3}$ at four times the usual size. The same large weights make the tanh stack's
+# gradient grow towards the input instead, about 40-fold over ten layers: an exploding gradient. The
+# ReLU stack hardly changes.
 
 # %%
 lessons.vanishing_gradients()
+
+# %% [markdown]
+# The numbers for ten layers at three weight sizes, first layer's gradient over the last layer's:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for scale in (1.0, 2.0, 4.0):
+    sigmoid = sat.layer_gradient_norms("sigmoid", depth=10, scale=scale)
+    tanh = sat.layer_gradient_norms("tanh", depth=10, scale=scale)
+    print(f"weights × {scale:g}: sigmoid {sigmoid[0] / sigmoid[-1]:.1e},  tanh {tanh[0] / tanh[-1]:.1f}")
 
 # %% [markdown]
 # ## 4.4 A note on tanh and the sigmoid
@@ -200,14 +220,15 @@ print("tanh(z) equals 2σ(2z) − 1:", np.allclose(np.tanh(z), 2 * F.sigmoid(2 *
 # ## 4.5 ReLU and its relatives
 #
 # The rectifier $\mathrm{ReLU}(z) = \max(0, z)$ has derivative 1 for every $z > 0$: it does not saturate on that
-# side, which, as Olteanu's lecture puts it, to some extent solves the saturation and vanishing-gradient
-# problems. For $z < 0$ its output and its derivative are 0. That makes networks sparse (not every unit fires
-# for every input), but a unit whose weighted input is negative for *every* example is **dead**: it passes
-# back no gradient, so its weights never change again. Large negative biases and too high a learning rate
-# are the usual causes.
+# side, so active units pass the gradient back undiminished. Olteanu's lecture counts this as a partial
+# cure for both saturation and vanishing gradients: partial, because the other side is flat. For $z < 0$
+# its output and its derivative are 0. That makes networks sparse (not every unit fires for every input),
+# but a unit whose weighted input is negative for *every* example is **dead**: it passes back no gradient,
+# so its weights never change again. The lecture names two ways to get there: a bias so negative that
+# no input can lift $z$ above 0, or a learning rate so large that one step throws the weights there.
 #
-# Below, a layer of 6 ReLU units on 100 inputs, three of them with a bias of −10. One gradient step
-# changes the weights of the living units only:
+# Below, a layer of 6 ReLU units on 100 examples of two inputs each, three of the units with a bias of
+# −10. One gradient step changes the weights of the living units only:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -296,8 +317,28 @@ print(
 # %% [markdown]
 # Followed by the cross-entropy $-\log s_y$, the softmax's derivative simplifies just as the sigmoid's did:
 # $\partial \ell / \partial z = s - \text{onehot}(y)$, which is why `nn.CrossEntropyLoss` takes the scores and
-# applies the softmax itself.
-#
+# applies the softmax itself. **Check** with the scores above and the class $y = 0$, on both paths:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+label = np.array([0])
+by_formula = F.softmax(scores) - np.eye(3)[label[0]]  # ∂ℓ/∂z = s − onehot(y)
+ce = nn.CrossEntropyLoss()
+ce(scores[None, :], label)
+by_np_nn = ce.backward()[0]
+ce_torch = tnn.CrossEntropyLoss()
+scores_t = torch.tensor(scores[None, :], requires_grad=True)
+ce_torch(scores_t, label).backward()
+by_torch = scores_t.grad.numpy()[0]
+print("s − onehot(y):            ", by_formula.round(4))
+print("np_nn CrossEntropyLoss:   ", by_np_nn.round(4))
+print("torch_nn CrossEntropyLoss:", by_torch.round(4))
+print(
+    "all agree:",
+    np.allclose(by_np_nn, by_formula, atol=1e-15) and np.allclose(by_torch, by_formula, atol=1e-15),
+)
+
+# %% [markdown]
 # ## 4.7 Saturation from the start: too large initial weights
 #
 # Saturation does not need training to go wrong; the starting weights can cause it. Honchar's lecture
@@ -420,5 +461,5 @@ print("share of saturated hidden units, epoch by epoch:", [f"{s:.0%}" for s in c
 #
 # To go further on your own: with `sat.layer_gradient_norms`, find the depth at which the first layer of a
 # sigmoid stack gets a gradient a billion times smaller than the last; and show that a ReLU layer with
-# N(0, 1) weights on the 1,000 inputs of section 4.7 does not saturate, but what happens to the size of its
-# outputs.
+# N(0, 1) weights on the 1,000 inputs of section 4.7 does not saturate, and see what happens to the size of
+# its outputs.

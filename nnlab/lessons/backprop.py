@@ -35,6 +35,7 @@ __all__ = [
     "gradcheck_step",
     "gradcheck_step_figure",
     "half_adder_net",
+    "loss_and_slope",
     "loss_slope",
     "loss_slope_figure",
     "minibatch_loss",
@@ -255,6 +256,20 @@ def _loss_at(value: float) -> tuple[float, float]:
     return result["loss"], float(result["grads"][name][index])
 
 
+def loss_and_slope(w: float) -> tuple[float, float]:
+    r"""The loss on the four half-adder examples and its slope $\partial C/\partial W_{I1}$ at $W_{I1} = w$.
+
+    All other weights stay at ``HALF_ADDER_WEIGHTS``; the slope is the backpropagation gradient. This is
+    the curve and the tangent that ``loss_slope`` draws.
+
+    Example:
+        >>> loss, slope = loss_and_slope(0.7)   # the starting weight
+        >>> round(loss, 4), round(slope, 4)
+        (0.2706, 0.0357)
+    """
+    return _loss_at(float(w))
+
+
 def _draw_slope(ax, w: float, lr: float, curve: tuple[np.ndarray, np.ndarray], artists: dict | None = None):
     """Draw (or update) the point, tangent and gradient step for W_I1 = w; returns artists and numbers."""
     loss, grad = _loss_at(w)
@@ -334,8 +349,11 @@ def loss_slope(w: float = 0.7, lr: float = 10.0):
     return Lesson(sliders, fig, draw, title="The gradient is the slope of the loss")
 
 
-def loss_slope_figure(values=(-4.0, 0.7, 5.0), lr: float = 10.0):
-    """The static version of ``loss_slope``: the tangent and one gradient step at three weights, side by side."""
+def loss_slope_figure(values=(-4.0, 0.7, 6.0), lr: float = 10.0):
+    """The static version of ``loss_slope``: the tangent and one gradient step at three weights, side by side.
+
+    The default weights sit on the left wing of the curve, at the starting weight, and on the right wing.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 3.4), layout="constrained")

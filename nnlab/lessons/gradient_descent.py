@@ -207,13 +207,13 @@ def noisy_line(n: int = 1000, *, noise: float = 0.5, rng=0) -> tuple[np.ndarray,
 def linear_gradient(X, y, w: float, b: float) -> np.ndarray:
     r"""The gradient $(\partial L/\partial w, \partial L/\partial b)$ of the line $\hat y = w x + b$ on a batch.
 
-    $$L = \frac{1}{B}\sum_{i} \tfrac12 (\hat y_i - y_i)^2,\qquad
-      \frac{\partial L}{\partial w} = \frac{1}{B}\sum_i (\hat y_i - y_i)\,x_i,\qquad
-      \frac{\partial L}{\partial b} = \frac{1}{B}\sum_i (\hat y_i - y_i)$$
+    $$L = \frac{1}{m}\sum_{i} \tfrac12 (\hat y_i - y_i)^2,\qquad
+      \frac{\partial L}{\partial w} = \frac{1}{m}\sum_i (\hat y_i - y_i)\,x_i,\qquad
+      \frac{\partial L}{\partial b} = \frac{1}{m}\sum_i (\hat y_i - y_i)$$
 
     the loss of ``nnlab.np_nn.MSELoss()`` (the lectures' ½ convention).
 
-    Shapes: X (B, 1), y (B, 1) -> gradient (2,).
+    Shapes: X (m, 1), y (m, 1) -> gradient (2,), for a batch of m examples.
 
     Example:
         >>> linear_gradient(np.array([[1.0], [2.0]]), np.array([[1.0], [1.0]]), w=1.0, b=0.0).tolist()
@@ -223,23 +223,23 @@ def linear_gradient(X, y, w: float, b: float) -> np.ndarray:
     """
     x, y = np.asarray(X, dtype=np.float64)[:, 0], np.asarray(y, dtype=np.float64)[:, 0]
     error = w * x + b - y  # ŷ − y
-    return np.array([np.mean(error * x), np.mean(error)])  # (1/B) Σ (ŷ − y)(x, 1)
+    return np.array([np.mean(error * x), np.mean(error)])  # (1/m) Σ (ŷ − y)(x, 1)
 
 
 def minibatch_gradients(X, y, w: float, b: float, batch_size: int, n_batches: int = 200, *, rng=0):
     r"""``n_batches`` minibatch estimates of the gradient, each from ``batch_size`` random examples.
 
-    $$\frac{1}{B}\sum_{j=1}^{B} \nabla L_{x_j} \approx \frac{1}{N}\sum_{i=1}^{N} \nabla L_{x_i} = \nabla L$$
+    $$\frac{1}{m}\sum_{j=1}^{m} \nabla L_{x_j} \approx \frac{1}{n}\sum_{i=1}^{n} \nabla L_{x_i} = \nabla L$$
 
     Each batch is drawn without replacement; the estimates scatter around the full gradient with a
-    spread that shrinks like $1/\sqrt{B}$.
+    spread that shrinks like $1/\sqrt{m}$ ($m$ = ``batch_size``, $n$ = the number of examples).
 
-    Shapes: X (N, 1), y (N, 1) -> estimates (n_batches, 2), columns (dL/dw, dL/db).
+    Shapes: X (n, 1), y (n, 1) -> estimates (n_batches, 2), columns (dL/dw, dL/db).
 
     Example:
         >>> X, y = noisy_line(100)
         >>> full = linear_gradient(X, y, 0.0, 0.0)
-        >>> bool(np.allclose(minibatch_gradients(X, y, 0.0, 0.0, 100, 3), full))   # B = N is exact
+        >>> bool(np.allclose(minibatch_gradients(X, y, 0.0, 0.0, 100, 3), full))   # m = n is exact
         True
 
     Chapter: 2, gradient descent.
@@ -251,7 +251,10 @@ def minibatch_gradients(X, y, w: float, b: float, batch_size: int, n_batches: in
         or not isinstance(batch_size, (int, np.integer))
         or not 1 <= batch_size <= n
     ):
-        raise fail("minibatch_gradients", f"expected batch_size between 1 and N = {n}; got {batch_size!r}.")
+        raise fail(
+            "minibatch_gradients",
+            f"expected batch_size between 1 and the number of examples, {n}; got {batch_size!r}.",
+        )
     rng = np.random.default_rng(rng)
     estimates = []
     for _ in range(n_batches):
@@ -410,13 +413,13 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
     Each dot is one minibatch's estimate $(\partial L/\partial w, \partial L/\partial b)$ at the
     weights $(w, b)$, for the 1,000 examples of ``noisy_line``; the black cross is the full gradient.
     A batch of 1 (stochastic gradient descent) points roughly the right way but scatters widely;
-    the cloud shrinks like $1/\sqrt{B}$ as the batch grows.
+    the cloud shrinks like $1/\sqrt{m}$ as the batch size $m$ grows.
 
     Sliders: ``batch_size`` in [1, 200].
 
     Example:
         >>> lesson = minibatch()
-        >>> lesson.set(batch_size=100).text.startswith("B = 100")
+        >>> lesson.set(batch_size=100).text.startswith("m = 100")
         True
 
     Chapter: 2, gradient descent.
@@ -440,11 +443,11 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
         estimates = minibatch_gradients(X, y, w, b, batch_size, n_batches)
         cloud.set_offsets(estimates)
         spread = np.sqrt(np.mean(np.sum((estimates - full) ** 2, axis=1)))  # RMS distance to ∇L
-        ax.set_title(f"batch size B = {batch_size}: spread {spread:.2f}")
-        return f"B = {batch_size}: {n_batches} estimates, RMS distance to the full gradient {spread:.3f}"
+        ax.set_title(f"batch size m = {batch_size}: spread {spread:.2f}")
+        return f"m = {batch_size}: {n_batches} estimates, RMS distance to the full gradient {spread:.3f}"
 
     return Lesson(
-        {"batch_size": int_slider("batch size B", batch_size, 1, 200)},
+        {"batch_size": int_slider("batch size m", batch_size, 1, 200)},
         figure,
         draw,
         title="Minibatch gradients estimate the full gradient",

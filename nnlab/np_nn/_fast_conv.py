@@ -11,8 +11,8 @@ speed on a CPU, and ``tests/test_conv.py`` checks it equal to the plain layer an
   same batch size and dtype, since allocating fresh multi-megabyte arrays at every step is slow.
 - The weight gradient, a long thin product, is summed over blocks of columns.
 
-The input gradient is always a new array, never a view of a kept buffer: the next backward would
-overwrite it.
+The input gradient and the parameter gradients are always new arrays, never views of a kept buffer
+(the next backward would overwrite them), as the plain layer gives.
 """
 
 from __future__ import annotations
@@ -62,22 +62,22 @@ def forward(layer: Conv2d, x: np.ndarray, H_out: int, W_out: int) -> np.ndarray:
 
 
 def backward(layer: Conv2d, dout: np.ndarray) -> np.ndarray:
-    """Fill ``layer.grads`` and return dx, a new array, from the columns the fast forward kept."""
-    cache = layer._fast_cache
-    cols = None if cache is None else cache.cols
-    N, _, H, W = cache.x_shape if cache is not None else (0, 0, 0, 0)
-    H_out, W_out = (cols.shape[3], cols.shape[4]) if cols is not None else (0, 0)
-    dout = layer._cached(cols, dout, (N, layer.out_channels, H_out, W_out))
+    """Set ``layer.grads`` and return dx, all new arrays, from the columns the fast forward kept."""
+    cache = layer._cached(layer._fast_cache)
+    cols = cache.cols
+    N, _, H, W = cache.x_shape
+    H_out, W_out = cols.shape[3], cols.shape[4]
+    dout = layer._dout(dout, (N, layer.out_channels, H_out, W_out))
     # dout batch-last like cols: (C_out, H_out·W_out·N)
     P = H_out * W_out * N
     d = np.ascontiguousarray(dout.transpose(1, 2, 3, 0), dtype=cols.dtype).reshape(layer.out_channels, P)
-    np.sum(d, axis=1, out=layer.grads["b"])
+    layer.grads["b"] = d.sum(axis=1)  # a new array, as the plain layer gives (never written in place)
     cols_2d = cols.reshape(-1, P) if P else cols.reshape(cols.shape[0] * cols.shape[1] * cols.shape[2], 0)
-    dW = layer.grads["W"].reshape(layer.out_channels, -1)
-    dW.fill(0)
+    dW = np.zeros((layer.out_channels, cols_2d.shape[0]), dtype=cols.dtype)
     for start in range(0, d.shape[1], _BLOCK):  # dW = d @ cols.T, summed block by block
         block = slice(start, start + _BLOCK)
         dW += (cols_2d[:, block] @ d[:, block].T).T
+    layer.grads["W"] = dW.reshape(layer.W.shape)
     # col2im: each column of W_2d.T @ d goes back, added, onto the window it was copied from.
     dcols = _buffer(layer, "dcols", cols.shape, cols.dtype)
     np.matmul(layer.W.reshape(layer.out_channels, -1).T, d, out=dcols.reshape(cols_2d.shape))

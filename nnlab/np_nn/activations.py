@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import fail
+from .._numbers import number, positive_int
 from . import functional as F
 from .module import Module
 
@@ -18,11 +19,10 @@ class _Elementwise(Module):
         super().__init__()
         self._keep: np.ndarray | None = None
 
-    def _dout(self, dout: np.ndarray) -> np.ndarray:
-        keep = self._keep
-        return self._cached(
-            keep, dout, () if keep is None else keep.shape, None if keep is None else keep.dtype
-        )
+    def _kept(self, dout: object) -> tuple[np.ndarray, np.ndarray]:
+        """What forward kept, and ``dout`` checked to have its shape and cast to its dtype."""
+        keep = self._cached(self._keep)
+        return keep, self._dout(dout, keep.shape, keep.dtype)
 
 
 class Step(_Elementwise):
@@ -40,7 +40,8 @@ class Step(_Elementwise):
         return F.step(z)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        return np.zeros_like(self._dout(dout))  # ∂L/∂z = 0: the step is flat wherever it has a derivative
+        _, dout = self._kept(dout)  # δ = ∂L/∂out
+        return np.zeros_like(dout)  # ∂L/∂z = 0: the step is flat wherever it has a derivative
 
 
 class Sign(Step):
@@ -69,8 +70,7 @@ class Sigmoid(_Elementwise):
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        s = self._keep
+        s, dout = self._kept(dout)  # s = σ(z)
         return dout * s * (1 - s)  # ∂L/∂z = δ·σ(z)(1 − σ(z))
 
 
@@ -86,8 +86,7 @@ class Tanh(_Elementwise):
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        t = self._keep
+        t, dout = self._kept(dout)  # t = tanh(z)
         return dout * (1 - t * t)  # ∂L/∂z = δ·(1 − tanh²z)
 
 
@@ -103,8 +102,8 @@ class ReLU(_Elementwise):
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        return dout * (self._keep > 0)  # ∂L/∂z = δ·[z > 0]
+        out, dout = self._kept(dout)  # out = max(0, z)
+        return dout * (out > 0)  # ∂L/∂z = δ·[z > 0]
 
 
 class LeakyReLU(_Elementwise):
@@ -117,7 +116,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = number(negative_slope, owner="LeakyReLU", name="negative_slope", example="0.01")
 
     def forward(self, z: np.ndarray) -> np.ndarray:
         z = self._input(z)
@@ -125,8 +124,8 @@ class LeakyReLU(_Elementwise):
         return np.where(z > 0, z, self.negative_slope * z)  # z if z > 0 else αz
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        return np.where(self._keep > 0, dout, self.negative_slope * dout)  # ∂L/∂z = δ·(1 if z > 0 else α)
+        z, dout = self._kept(dout)  # z, kept by forward
+        return np.where(z > 0, dout, self.negative_slope * dout)  # ∂L/∂z = δ·(1 if z > 0 else α)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -143,9 +142,15 @@ class PReLU(_Elementwise):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, *, dtype: np.dtype | type = np.float32):
         super().__init__()
-        if not isinstance(num_parameters, (int, np.integer)) or num_parameters < 1:
-            raise fail("PReLU", f"expected num_parameters to be a positive integer; got {num_parameters!r}.")
-        self.num_parameters = int(num_parameters)
+        self.num_parameters = positive_int(
+            num_parameters,
+            owner="PReLU",
+            name="num_parameters",
+            example="PReLU(1), or PReLU(C) for C channels",
+        )
+        init = number(
+            init, owner="PReLU", name="init", example="0.25", hint="Every slope a starts at this one number."
+        )
         self._add_param("a", np.full((self.num_parameters,), init, dtype=dtype))
 
     def _slope(self, z: np.ndarray) -> np.ndarray:
@@ -166,12 +171,11 @@ class PReLU(_Elementwise):
         return np.where(z > 0, z, self._slope(z) * z)  # z if z > 0 else az
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        z = self._keep
+        z, dout = self._kept(dout)  # z, kept by forward
         da = np.where(z > 0, 0, dout * z)  # ∂L/∂a = Σ_{z ≤ 0} δ·z, summed below
-        if self.num_parameters == 1:
+        if self.num_parameters == 1:  # one slope a for every unit
             self.grads["a"] = da.sum().reshape(1)  # one slope: summed over everything
-        else:
+        else:  # one slope a_c per channel c
             self.grads["a"] = da.sum(axis=tuple(i for i in range(z.ndim) if i != 1))  # one per channel
         return np.where(z > 0, dout, self._slope(z) * dout)  # ∂L/∂z = δ·(1 if z > 0 else a)
 
@@ -196,6 +200,5 @@ class Softmax(_Elementwise):
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        dout = self._dout(dout)
-        s = self._keep
+        s, dout = self._kept(dout)  # s = softmax(z)
         return s * (dout - (dout * s).sum(axis=1, keepdims=True))  # ∂L/∂z = s ⊙ (δ − Σ_k δ_k s_k)

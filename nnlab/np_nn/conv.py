@@ -170,22 +170,21 @@ class Conv2d(Module):
         return out.reshape(N, self.out_channels, H_out, W_out)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        if self.fast:
+        if self.fast:  # the tuned code in _fast_conv.py, tested equal to the lines below
             return _fast_conv.backward(self, dout)
-        cols = self._cols
-        N, C_in, H, W = self._x_shape if cols is not None else (0, 0, 0, 0)
-        H_out, W_out = self._out_hw
-        dout = self._cached(cols, dout, (N, self.out_channels, H_out, W_out), self.dtype)
+        cols = self._cached(self._cols)  # the im2col matrix kept by forward
+        N, C_in, H, W = self._x_shape  # x's shape
+        H_out, W_out = self._out_hw  # out's height and width
+        dout = self._dout(dout, (N, self.out_channels, H_out, W_out), self.dtype)  # ∂L/∂out
         delta = dout.reshape(N, self.out_channels, H_out * W_out)  # δ, one row per filter
-        W_2d = self.W.reshape(self.out_channels, -1)
+        W_2d = self.W.reshape(self.out_channels, -1)  # (C_out, C_in·kH·kW), as in forward
         dW_2d = (delta @ cols.transpose(0, 2, 1)).sum(axis=0)  # ∂L/∂W_2d = Σ_n δ_n cols_nᵀ
-        self.grads["W"] = dW_2d.reshape(self.W.shape)
+        self.grads["W"] = dW_2d.reshape(self.W.shape)  # ∂L/∂W, (C_out, C_in, kH, kW)
         self.grads["b"] = delta.sum(axis=(0, 2))  # ∂L/∂b_f = Σ_{n,i,j} δ[n, f, i, j]
         dcols = W_2d.T @ delta  # ∂L/∂cols = W_2dᵀ δ
-        (pH, pW) = self.padding
-        dx_pad = _col2im(
-            dcols, (N, C_in, H + 2 * pH, W + 2 * pW), self.kernel_size, self.stride, (H_out, W_out)
-        )
+        (pH, pW) = self.padding  # p_H, p_W
+        padded_shape = (N, C_in, H + 2 * pH, W + 2 * pW)  # x_pad's shape
+        dx_pad = _col2im(dcols, padded_shape, self.kernel_size, self.stride, (H_out, W_out))  # ∂L/∂x_pad
         return dx_pad[:, :, pH : pH + H, pW : pW + W]  # the padding's gradient is dropped
 
     def extra_repr(self) -> str:
@@ -301,15 +300,15 @@ class MaxPool2d(_Pool):
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        x = self._x
-        dout = self._cached(x, dout, self._out_shape)
-        dx = np.zeros_like(x)
+        x = self._cached(self._x)  # the input kept by forward
+        dout = self._dout(dout, self._out_shape)  # δ = ∂L/∂s
+        dx = np.zeros_like(x)  # ∂L/∂a, summed below window by window
         unclaimed = np.ones(self._out_shape, dtype=bool)  # windows whose maximum has not been found yet
         for m, k in self._offsets():  # row-major order, so the first maximum of a tie wins
             is_max = (self._windows(x, m, k) == self._out) & unclaimed  # 𝕀((i, j) = argmax_Ω a)
-            unclaimed &= ~is_max
+            unclaimed &= ~is_max  # a window's maximum is claimed once
             self._windows(dx, m, k)[...] += dout * is_max  # ∂L/∂a = Σ δ·𝕀(argmax)
-        return dx
+        return dx  # ∂L/∂a
 
 
 class AvgPool2d(_Pool):
@@ -339,10 +338,10 @@ class AvgPool2d(_Pool):
         return total / math.prod(self.kernel_size)  # s = Σ_Ω a / (kH·kW)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        x = self._x
-        dout = self._cached(x, dout, self._out_shape)
-        share = dout / math.prod(self.kernel_size)  # ∂L/∂a = δ / (kH·kW) for each a in the window
-        dx = np.zeros_like(x)
-        for m, k in self._offsets():
-            self._windows(dx, m, k)[...] += share
-        return dx
+        x = self._cached(self._x)  # the input kept by forward
+        dout = self._dout(dout, self._out_shape)  # δ = ∂L/∂s
+        share = dout / math.prod(self.kernel_size)  # ∂s/∂a = 1 / (kH·kW) for each a in the window
+        dx = np.zeros_like(x)  # ∂L/∂a, summed below offset by offset
+        for m, k in self._offsets():  # every offset (m, k) inside the window
+            self._windows(dx, m, k)[...] += share  # ∂L/∂a = Σ over the windows Ω holding a of δ / (kH·kW)
+        return dx  # ∂L/∂a

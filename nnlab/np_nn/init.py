@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .._checks import as_generator, fail
+from .._numbers import number
 
 __all__ = [
     "INITIALISERS",
@@ -51,6 +52,7 @@ def _rng(rng: np.random.Generator | int | None) -> np.random.Generator:
 
 def normal(shape, rng=None, *, std: float = 1.0, dtype=np.float32) -> np.ndarray:
     r"""$w \sim N(0, \mathrm{std}^2)$; the lectures' first choice is std = 1."""
+    std = number(std, owner="init", name="std", low=0, example="1.0")
     return (_rng(rng).standard_normal(tuple(shape)) * std).astype(dtype)
 
 
@@ -63,12 +65,14 @@ def scaled_normal(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
 def xavier_normal(shape, rng=None, *, gain: float = 1.0, dtype=np.float32) -> np.ndarray:
     r"""Glorot: $w \sim N\!\left(0, \frac{2\,\mathrm{gain}^2}{n_{in} + n_{out}}\right)$, for sigmoid and tanh layers."""
     fan_in, fan_out = fans(shape)
+    gain = number(gain, owner="init", name="gain", low=0, example="1.0")
     return normal(shape, rng, std=gain * np.sqrt(2.0 / (fan_in + fan_out)), dtype=dtype)
 
 
 def xavier_uniform(shape, rng=None, *, gain: float = 1.0, dtype=np.float32) -> np.ndarray:
     r"""Glorot: $w \sim U(-a, a)$ with $a = \mathrm{gain}\sqrt{6 / (n_{in} + n_{out})}$."""
     fan_in, fan_out = fans(shape)
+    gain = number(gain, owner="init", name="gain", low=0, example="1.0")
     a = gain * np.sqrt(6.0 / (fan_in + fan_out))
     return _rng(rng).uniform(-a, a, size=tuple(shape)).astype(dtype)
 
@@ -93,6 +97,7 @@ def zeros(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
 
 def constant(value: float) -> Initialiser:
     """An initialiser that fills with ``value``: ``constant(0.01)`` is the small positive ReLU bias."""
+    number(value, owner="init.constant", name="value", example="0.01")  # a sentence unless value is a number
 
     def fill(shape, rng=None, *, dtype=np.float32) -> np.ndarray:
         return np.full(tuple(shape), value, dtype=dtype)

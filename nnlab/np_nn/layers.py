@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .._checks import as_generator, fail
+from .._checks import as_generator
+from .._numbers import number, positive_int
 from .._shapes import check_batch_axis, linear_hint
 from . import init as _init
 from .module import Module
@@ -52,10 +53,12 @@ class Linear(Module):
         dtype: np.dtype | type = np.float32,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise fail("Linear", f"expected {name} to be a positive integer; got {value!r}.")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_int(
+            in_features, owner="Linear", name="in_features", example="Linear(784, 10)"
+        )
+        self.out_features = positive_int(
+            out_features, owner="Linear", name="out_features", example="Linear(784, 10)"
+        )
         self.init_name = getattr(init, "__name__", init)
         rng = as_generator(rng, owner="Linear")
         self._add_param("W", _init.get(init, owner="Linear")((out_features, in_features), rng, dtype=dtype))
@@ -76,8 +79,8 @@ class Linear(Module):
         return x @ self.W.T + self.b  # out = xWᵀ + b
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        x = self._x
-        dout = self._cached(x, dout, (0 if x is None else x.shape[0], self.out_features), self.dtype)
+        x = self._cached(self._x)  # the input kept by forward
+        dout = self._dout(dout, (x.shape[0], self.out_features), self.dtype)  # δ = ∂L/∂out, (N, D_out)
         self.grads["W"] = dout.T @ x  # ∂L/∂W = δᵀx
         self.grads["b"] = dout.sum(axis=0)  # ∂L/∂b = Σₙ δₙ
         return dout @ self.W  # ∂L/∂x = δW
@@ -107,8 +110,8 @@ class Dropout(Module):
         self, p: float = 0.5, rng: np.random.Generator | int | None = None, *, inverted: bool = True
     ):
         super().__init__()
-        if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise fail("Dropout", f"expected p, the probability of dropping a unit, in [0, 1); got {p!r}.")
+        hint = "p is the probability of dropping a unit; 0.5 is usual, 0 turns dropout off."
+        p = number(p, owner="Dropout", name="p", low=0, high=1, high_open=True, example="0.5", hint=hint)
         self.p = float(p)
         self.inverted = bool(inverted)
         self.rng = as_generator(rng, owner="Dropout")
@@ -119,16 +122,16 @@ class Dropout(Module):
         if not self.training or self.p == 0.0:
             self._mask = None
             return x * (1.0 - self.p) if (not self.training and not self.inverted) else x
-        keep = self.rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32) >= self.p
-        scale = 1.0 / (1.0 - self.p) if self.inverted else 1.0
-        self._mask = keep * np.asarray(scale, dtype=x.dtype)  # m / (1 − p), with m_i ~ Bernoulli(1 − p)
+        m = _uniform(self.rng, x) >= self.p  # m_i ~ Bernoulli(1 − p): u ≥ p with u ~ U(0, 1)
+        scale = 1.0 / (1.0 - self.p) if self.inverted else 1.0  # 1 / (1 − p); 1 in the lectures' form
+        self._mask = (m * scale).astype(x.dtype)  # m / (1 − p)
         return x * self._mask  # out = x ⊙ m / (1 − p)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         if self._mask is None:  # eval mode or p == 0: the identity (or a constant scale)
-            scale = (1.0 - self.p) if (not self.training and not self.inverted) else 1.0
-            return np.asarray(dout) * scale
-        return self._cached(self._mask, dout, self._mask.shape) * self._mask  # ∂L/∂x = δ ⊙ m / (1 − p)
+            scale = (1.0 - self.p) if (not self.training and not self.inverted) else 1.0  # out = x·scale
+            return np.asarray(dout) * scale  # ∂L/∂x = δ·scale
+        return self._dout(dout, self._mask.shape) * self._mask  # ∂L/∂x = δ ⊙ m / (1 − p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}" + ("" if self.inverted else ", inverted=False")
@@ -148,7 +151,11 @@ class Flatten(Module):
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (N, C·H·W), also for N = 0
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
-        shape = self._shape
-        n = 0 if shape is None else shape[0]
-        dout = self._cached(shape, dout, (n, math.prod(shape[1:]) if shape else 0))
-        return dout.reshape(shape)
+        shape = self._cached(self._shape)  # x's shape, kept by forward
+        dout = self._dout(dout, (shape[0], math.prod(shape[1:])))  # δ = ∂L/∂out, (N, C·H·W)
+        return dout.reshape(shape)  # ∂L/∂x = δ in x's shape: flattening only moves the entries
+
+
+def _uniform(rng: np.random.Generator, x: np.ndarray) -> np.ndarray:
+    """One U(0, 1) draw per entry of ``x``, in float64 for float64 input and float32 otherwise."""
+    return rng.random(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_array, check_labels, fail
+from .._numbers import number
 from . import functional as F
+from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Penalty", "Loss", "MSELoss"]
 
@@ -221,11 +223,17 @@ class L1Penalty:
     """
 
     def __init__(self, model: object, strength: float) -> None:
-        if not hasattr(model, "params") or not hasattr(model, "grads"):
-            raise fail("L1Penalty", f"expected a model with params and grads; got {type(model).__name__}.")
-        if not isinstance(strength, (int, float, np.floating)) or not 0 <= strength < np.inf:
-            raise fail("L1Penalty", f"expected strength to be a non-negative number; got {strength!r}.")
-        self.model, self.strength = model, float(strength)
+        if not isinstance(model, Module):  # a torch_nn model has params and grads too, but not these arrays
+            hint = "Pass the network itself: L1Penalty(model, strength=0.01)."
+            if hasattr(model, "named_parameters"):
+                hint = "This is a PyTorch model; use nnlab.torch_nn.L1Penalty for it."
+            raise fail(
+                "L1Penalty",
+                f"expected a NumPy model (an nnlab.np_nn Module); got {type(model).__name__}.",
+                hint,
+            )
+        self.model = model
+        self.strength = number(strength, owner="L1Penalty", name="strength", low=0, example="0.01")
 
     def __call__(self) -> float:
         params = self.model.params

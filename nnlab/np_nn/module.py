@@ -89,21 +89,24 @@ class Module:
         kwargs.setdefault("dtype", self.dtype)
         return check_array(x, owner=type(self).__name__, **kwargs)
 
-    def _cached(
-        self, value: object, dout: object, expected_shape: tuple[int, ...], dtype: np.dtype | None = None
-    ) -> np.ndarray:
-        """Check that forward ran before backward and that ``dout`` has the output's shape; cast it to ``dtype``."""
-        name = type(self).__name__
+    def _cached(self, value: object) -> object:
+        """``value``, what forward kept for backward; a sentence when it is None (backward before forward)."""
         if value is None:
             raise fail(
-                name,
+                type(self).__name__,
                 "backward was called before forward.",
                 "Run forward(x) (or call the module) first, so it can remember what backward needs.",
             )
+        return value
+
+    def _dout(
+        self, dout: object, expected_shape: tuple[int, ...], dtype: np.dtype | None = None
+    ) -> np.ndarray:
+        """``dout`` as an array of the last output's shape, cast to ``dtype``; a sentence when the shape differs."""
         dout_arr = np.asarray(dout, dtype=dtype)
         if dout_arr.shape != tuple(expected_shape):
             raise fail(
-                name,
+                type(self).__name__,
                 f"backward expected dout of shape {tuple(expected_shape)} (the shape of its last output);"
                 f" got {dout_arr.shape}.",
             )

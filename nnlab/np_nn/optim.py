@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import fail
+from .._numbers import betas as _betas
+from .._numbers import number, sgd_momentum
 from .module import Module
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSProp"]
@@ -26,19 +28,18 @@ class Optimizer:
 
     def __init__(self, model: Module, lr: float, *, weight_decay: float = 0.0) -> None:
         name = type(self).__name__
-        if not hasattr(model, "params") or not hasattr(model, "grads"):
-            hint = "Pass the network itself: SGD(model, lr=0.1)."
+        if not isinstance(model, Module):  # a torch_nn model has params and grads too, but not these arrays
+            hint = f"Pass the network itself: {name}(model, lr=0.1)."
             if hasattr(model, "named_parameters"):
                 hint = f"This is a PyTorch model; use nnlab.torch_nn.optim.{name} for it."
-            raise fail(name, f"expected a model with params and grads; got {type(model).__name__}.", hint)
+            raise fail(
+                name, f"expected a NumPy model (an nnlab.np_nn Module); got {type(model).__name__}.", hint
+            )
         if not model.params:
             raise fail(name, "got a model with no parameters to optimise.")
-        for label, value in (("lr", lr), ("weight_decay", weight_decay)):
-            if not isinstance(value, (int, float, np.floating)) or value < 0 or not np.isfinite(value):
-                raise fail(name, f"expected {label} to be a non-negative number; got {value!r}.")
         self.model = model
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
+        self.lr = number(lr, owner=name, name="lr", low=0, example="0.1")
+        self.weight_decay = number(weight_decay, owner=name, name="weight_decay", low=0, example="1e-4")
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.steps = 0
 
@@ -54,7 +55,7 @@ class Optimizer:
             if self.weight_decay:
                 g = g + self.weight_decay * w  # L2: g ← g + λw
             state = self.state.get(name)
-            if state is None or any(s.shape != w.shape or s.dtype != w.dtype for s in state.values()):
+            if state is None or any(s.shape != w.shape for s in state.values()):
                 state = self.state[name] = self._init_state(w)
             self._update(w, g, state)
 
@@ -103,19 +104,7 @@ class SGD(Optimizer):
         friction: float | None = None,
     ) -> None:
         super().__init__(model, lr, weight_decay=weight_decay)
-        if friction is not None:
-            if momentum:
-                raise fail(
-                    "SGD",
-                    "got both momentum and friction; they are two names for one setting.",
-                    "Use momentum=α, or friction=μ with α = 1 - μ.",
-                )
-            if not 0.0 <= friction <= 1.0:
-                raise fail("SGD", f"expected friction in [0, 1]; got {friction!r}.")
-            momentum = 1.0 - friction
-        if not 0.0 <= momentum < 1.0:
-            raise fail("SGD", f"expected momentum in [0, 1); got {momentum!r}.")
-        self.momentum = float(momentum)
+        self.momentum = sgd_momentum(momentum, friction)
 
     def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"v": np.zeros_like(w)} if self.momentum else {}
@@ -124,9 +113,8 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= self.lr * g  # w ← w − ηg
             return
-        v = state["v"]
-        v[...] = self.momentum * v - self.lr * g  # v ← αv − ηg
-        w += v  # w ← w + v
+        state["v"] = self.momentum * state["v"] - self.lr * g  # v ← αv − ηg
+        w += state["v"]  # w ← w + v
 
     def _settings(self) -> dict[str, float]:
         return ({"momentum": self.momentum} if self.momentum else {}) | super()._settings()
@@ -142,15 +130,14 @@ class Adagrad(Optimizer):
         self, model: Module, lr: float = 0.01, eps: float = 1e-10, *, weight_decay: float = 0.0
     ) -> None:
         super().__init__(model, lr, weight_decay=weight_decay)
-        self.eps = float(eps)
+        self.eps = number(eps, owner="Adagrad", name="eps", low=0, example="1e-10")
 
     def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"G": np.zeros_like(w)}
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
-        G = state["G"]
-        G += g * g  # G ← G + g²
-        w -= self.lr * g / (np.sqrt(G) + self.eps)  # w ← w − η g / (√G + ε)
+        state["G"] = state["G"] + g * g  # G ← G + g²
+        w -= self.lr * g / (np.sqrt(state["G"]) + self.eps)  # w ← w − η g / (√G + ε)
 
 
 class RMSProp(Optimizer):
@@ -171,15 +158,17 @@ class RMSProp(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(model, lr, weight_decay=weight_decay)
-        self.alpha, self.eps = float(alpha), float(eps)
+        self.alpha = number(
+            alpha, owner="RMSProp", name="alpha", low=0, high=1, high_open=True, example="0.99"
+        )
+        self.eps = number(eps, owner="RMSProp", name="eps", low=0, example="1e-8")
 
     def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"v": np.zeros_like(w)}
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
-        v = state["v"]
-        v[...] = self.alpha * v + (1 - self.alpha) * g * g  # v ← αv + (1 − α)g²
-        w -= self.lr * g / (np.sqrt(v) + self.eps)  # w ← w − η g / (√v + ε)
+        state["v"] = self.alpha * state["v"] + (1 - self.alpha) * g * g  # v ← αv + (1 − α)g²
+        w -= self.lr * g / (np.sqrt(state["v"]) + self.eps)  # w ← w − η g / (√v + ε)
 
 
 class Adadelta(Optimizer):
@@ -202,16 +191,18 @@ class Adadelta(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(model, lr, weight_decay=weight_decay)
-        self.rho, self.eps = float(rho), float(eps)
+        self.rho = number(rho, owner="Adadelta", name="rho", low=0, high=1, high_open=True, example="0.9")
+        self.eps = number(eps, owner="Adadelta", name="eps", low=0, example="1e-6")
 
     def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"v": np.zeros_like(w), "u": np.zeros_like(w)}
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
-        v, u = state["v"], state["u"]
-        v[...] = self.rho * v + (1 - self.rho) * g * g  # v ← ρv + (1 − ρ)g²
-        delta = np.sqrt(u + self.eps) / np.sqrt(v + self.eps) * g  # Δ = √(u + ε) / √(v + ε) · g
-        u[...] = self.rho * u + (1 - self.rho) * delta * delta  # u ← ρu + (1 − ρ)Δ²
+        state["v"] = self.rho * state["v"] + (1 - self.rho) * g * g  # v ← ρv + (1 − ρ)g²
+        delta = (
+            np.sqrt(state["u"] + self.eps) / np.sqrt(state["v"] + self.eps) * g
+        )  # Δ = √(u + ε) / √(v + ε) · g
+        state["u"] = self.rho * state["u"] + (1 - self.rho) * delta * delta  # u ← ρu + (1 − ρ)Δ²
         w -= self.lr * delta  # w ← w − ηΔ
 
 
@@ -232,17 +223,16 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(model, lr, weight_decay=weight_decay)
-        self.betas = (float(betas[0]), float(betas[1]))
-        self.eps = float(eps)
+        self.betas = _betas(betas, owner="Adam")
+        self.eps = number(eps, owner="Adam", name="eps", low=0, example="1e-8")
 
     def _init_state(self, w: np.ndarray) -> dict[str, np.ndarray]:
         return {"m": np.zeros_like(w), "v": np.zeros_like(w)}
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         (b1, b2), t = self.betas, self.steps
-        m, v = state["m"], state["v"]
-        m[...] = b1 * m + (1 - b1) * g  # m ← β₁m + (1 − β₁)g
-        v[...] = b2 * v + (1 - b2) * g * g  # v ← β₂v + (1 − β₂)g²
-        m_hat = m / (1 - b1**t)  # m̂ = m / (1 − β₁ᵗ)
-        v_hat = v / (1 - b2**t)  # v̂ = v / (1 − β₂ᵗ)
+        state["m"] = b1 * state["m"] + (1 - b1) * g  # m ← β₁m + (1 − β₁)g
+        state["v"] = b2 * state["v"] + (1 - b2) * g * g  # v ← β₂v + (1 − β₂)g²
+        m_hat = state["m"] / (1 - b1**t)  # m̂ = m / (1 − β₁ᵗ)
+        v_hat = state["v"] / (1 - b2**t)  # v̂ = v / (1 − β₂ᵗ)
         w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)  # w ← w − η m̂ / (√v̂ + ε)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np
 
-from .._checks import check_array, fail
-from .._training import EarlyStopping, check_fit_args, params_finite, progress_enabled, restore, snapshot
+from .._checks import as_generator, check_array, check_finite, fail
+from .._training import EarlyStopping, check_fit_args, progress_enabled
 from ..diagnostics import Monitor
 from ..history import History
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, Loss
@@ -75,6 +74,8 @@ def _check_xy(X: object, y: object, what: str) -> tuple[np.ndarray, np.ndarray]:
         )
     if X.shape[0] == 0:
         raise fail("fit", f"expected at least one {what} example; got none.")
+    if np.issubdtype(y.dtype, np.number):
+        check_finite(y, owner="fit", name=f"{what} y")  # NaN in a target is the data's, not divergence
     return X, y
 
 
@@ -103,7 +104,7 @@ def fit(
     While it trains, ``nnlab.diagnostics`` watches for divergence, saturated units, vanishing or
     exploding gradients, dead ReLUs and unscaled inputs, and warns once about each with a
     ``TrainingWarning`` that says what to change. A loss that blows up stops ``fit``, with the
-    weights from the start of that epoch put back.
+    weights and the optimizer's state from before the blow-up put back.
 
     Args:
         epochs: the most epochs to run.
@@ -124,7 +125,7 @@ def fit(
     """
     from ..data import batches
 
-    check_fit_args(loss, optimizer, epochs, batch_size, validation, patience)
+    check_fit_args(model, loss, optimizer, epochs, batch_size, validation, patience, path="numpy")
     X, y = _check_xy(X, y, "training")
     if isinstance(loss, CrossEntropyLoss) and y.ndim == 1 and _whole_numbers(y):
         y = y.astype(np.int64, copy=False)  # labels as integers once, not at every batch
@@ -132,7 +133,7 @@ def fit(
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise fail("fit", "expected validation as a pair (X_val, y_val).")
         X_val, y_val = _check_xy(*validation, "validation")
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng, owner="fit")
 
     from tqdm.auto import tqdm
 
@@ -140,44 +141,32 @@ def fit(
     sizes = np.diff(np.r_[np.arange(0, n, batch_size), n]).astype(np.float64)  # examples per step
     history = History()
     stopper = EarlyStopping(model, patience)
-    monitor = None
-    if diagnostics:
-        monitor = Monitor(model, loss, optimizer, X, y, history, steps_per_epoch=len(sizes), torch=False)
-        monitor.start()
+    monitor = Monitor(model, loss, optimizer, X, y, history, steps_per_epoch=len(sizes), torch=False,
+                      accuracy=accuracy, enabled=diagnostics)  # fmt: skip
+    monitor.start()
     bar = tqdm(total=epochs * len(sizes), disable=not progress_enabled(progress), unit="batch", leave=False)
     start = time.perf_counter()
     try:
         for epoch in range(1, epochs + 1):
             model.train()
             bar.set_description(f"epoch {epoch}/{epochs}")
-            losses, total_right, step = np.full(len(sizes), np.nan), 0.0, 0
-            saved = snapshot(model) if monitor else None  # put back if the loss blows up this epoch
-            # overflow shows up as a non-finite loss, which the monitor explains in a sentence
-            with np.errstate(over="ignore", invalid="ignore") if monitor else contextlib.nullcontext():
-                try:
-                    for step, (xb, yb) in enumerate(batches(X, y, batch_size, rng)):
-                        # no zero_grad needed: backward overwrites every gradient (np_nn does not accumulate)
-                        pred = model(xb)
-                        batch_loss = loss(pred, yb)
-                        model.backward(loss.backward())
-                        optimizer.step()
-                        losses[step] = batch_loss
-                        total_right += accuracy(pred, yb, loss) * len(xb)
-                        bar.update()
-                        if monitor:
-                            if step in monitor.sample_steps:
-                                monitor.grads()
-                            if not batch_loss <= monitor.limit:  # NaN, inf or exploding: stop now
-                                break
-                except ValueError:  # a layer refused non-finite input: the weights blew up
-                    if not monitor or params_finite(model):
-                        raise
-            diverged_at = monitor.diverged(losses[: step + 1]) if monitor else None
-            if diverged_at is None:
-                history.train_loss.append(float(losses @ sizes) / n)
-            else:
-                history.train_loss.append(float(losses[diverged_at]))
-                restore(model, saved)
+            losses, total_right = np.full(len(sizes), np.nan), 0.0
+            monitor.start_epoch()
+            with monitor.watching():  # weights that blow up end the epoch, explained by the monitor
+                for step, (xb, yb) in enumerate(batches(X, y, batch_size, rng)):
+                    # no zero_grad needed: backward overwrites every gradient (np_nn does not accumulate)
+                    pred = model(xb)  # forward
+                    batch_loss = loss(pred, yb)  # the loss
+                    model.backward(loss.backward())  # backward: every ∂L/∂w into model.grads
+                    optimizer.step()  # w ← w − η ∂L/∂w (or the optimiser's own update)
+                    losses[step] = batch_loss
+                    total_right += accuracy(pred, yb, loss) * len(xb)
+                    bar.update()
+                    if monitor.after_step(step, batch_loss):  # gradient samples; True: the loss blew up
+                        break
+            # the monitor judges the epoch and warns; after a blow-up it puts the weights back
+            diverged_at = monitor.end_epoch(epoch, losses)
+            history.train_loss.append(float(losses @ sizes) / n if diverged_at is None else monitor.bad_loss)
             history.train_acc.append(total_right / n)
             postfix, patience_ran_out = {"loss": f"{history.train_loss[-1]:.4f}"}, False
             if validation is not None:
@@ -189,7 +178,7 @@ def fit(
                 postfix["val_loss"] = f"{val_loss:.4f}"
                 patience_ran_out = diverged_at is None and stopper.update(epoch, val_loss)
             bar.set_postfix(postfix)
-            if monitor and monitor.end_epoch(epoch, losses, diverged_at):
+            if diverged_at is not None:
                 break
             if patience_ran_out:
                 history.stopped_early = epoch < epochs

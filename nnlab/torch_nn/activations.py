@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from .._checks import fail
+from .._numbers import number, positive_int
 from . import functional as F
 from .module import DType, Module, numpy_dtype, parameter
 
@@ -77,7 +78,7 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = number(negative_slope, owner="LeakyReLU", name="negative_slope", example="0.01")
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return F.leaky_relu(self._input(z), self.negative_slope)
@@ -104,9 +105,15 @@ class PReLU(Module):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(num_parameters, (int, np.integer)) or num_parameters < 1:
-            raise fail("PReLU", f"expected num_parameters to be a positive integer; got {num_parameters!r}.")
-        self.num_parameters = int(num_parameters)
+        self.num_parameters = positive_int(
+            num_parameters,
+            owner="PReLU",
+            name="num_parameters",
+            example="PReLU(1), or PReLU(C) for C channels",
+        )
+        init = number(
+            init, owner="PReLU", name="init", example="0.25", hint="Every slope a starts at this one number."
+        )
         values = np.full((self.num_parameters,), init, dtype=numpy_dtype(dtype, owner="PReLU"))
         self.a = parameter(values, device, owner="PReLU")
 

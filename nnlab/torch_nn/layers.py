@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import as_generator, fail
+from .._numbers import number, positive_int
 from .._shapes import check_batch_axis, linear_hint
 from . import init as _init
 from .module import DType, Module, as_input, numpy_dtype, parameter
@@ -58,10 +59,12 @@ class Linear(Module):
         device: str | torch.device | None = None,
     ) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise fail("Linear", f"expected {name} to be a positive integer; got {value!r}.")
-        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.in_features = positive_int(
+            in_features, owner="Linear", name="in_features", example="Linear(784, 10)"
+        )
+        self.out_features = positive_int(
+            out_features, owner="Linear", name="out_features", example="Linear(784, 10)"
+        )
         self.init_name = getattr(init, "__name__", init)
         rng, np_type = as_generator(rng, owner="Linear"), numpy_dtype(dtype, owner="Linear")
         W = _init.get(init, owner="Linear")((out_features, in_features), rng, dtype=np_type)
@@ -99,8 +102,8 @@ class Dropout(Module):
         self, p: float = 0.5, rng: np.random.Generator | int | None = None, *, inverted: bool = True
     ) -> None:
         super().__init__()
-        if not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-            raise fail("Dropout", f"expected p, the probability of dropping a unit, in [0, 1); got {p!r}.")
+        hint = "p is the probability of dropping a unit; 0.5 is usual, 0 turns dropout off."
+        p = number(p, owner="Dropout", name="p", low=0, high=1, high_open=True, example="0.5", hint=hint)
         if not (rng is None or isinstance(rng, (int, np.integer, np.random.Generator))):
             raise fail(
                 "Dropout",

@@ -9,11 +9,13 @@ Chapter: 4, saturation and cross-entropy.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import check_labels, fail
+from .._checks import check_finite, check_labels, fail
 from .module import as_input
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "L1Penalty", "Loss", "MSELoss"]
@@ -75,22 +77,32 @@ class BCELoss(Loss):
     $$L = -\frac{1}{M}\sum \big[y \ln a + (1-y)\ln(1-a)\big],\qquad
       \frac{\partial L}{\partial a} = \frac{1}{M}\,\frac{a - y}{a(1-a)}$$
 
-    averaged over all M entries; each log is clamped at -100, as PyTorch does. The range check reads
-    the smallest and largest prediction, which waits for the GPU once per call.
+    averaged over all M entries; each log is clamped at -100, as PyTorch does. On the CPU every call
+    checks that pred holds probabilities; on a GPU that check would wait for the device at every
+    step, so there ``fit`` makes it once, before training (``check_range``).
     Shapes: pred (N, ...) and target of the same shape -> 0-dim tensor.
     """
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         a, y = self._pair(pred, target)
-        if a.numel():
-            low, high = torch.aminmax(a.detach())
-            if low < 0 or high > 1:
-                raise fail(
-                    "BCELoss",
-                    f"expected pred as probabilities in [0, 1]; got values from {low:.3g} to {high:.3g}.",
-                    "Add a Sigmoid before the loss, or use BCEWithLogitsLoss on raw scores.",
-                )
+        if a.device.type == "cpu":
+            self.check_range(a)
         return F.binary_cross_entropy(a, y)
+
+    @staticmethod
+    def check_range(a: torch.Tensor) -> None:
+        """Fail with a sentence unless every entry of ``a`` is a probability (reads two numbers back)."""
+        if not a.numel():
+            return
+        low, high = (float(v) for v in torch.aminmax(a.detach()))
+        if math.isnan(low) or math.isnan(high):
+            check_finite(a.detach().cpu().numpy(), owner="BCELoss", name="pred")
+        if low < 0 or high > 1:
+            raise fail(
+                "BCELoss",
+                f"expected pred as probabilities in [0, 1]; got values from {low:.3g} to {high:.3g}.",
+                "Add a Sigmoid before the loss, or use BCEWithLogitsLoss on raw scores.",
+            )
 
 
 class BCEWithLogitsLoss(Loss):

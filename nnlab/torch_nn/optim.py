@@ -24,10 +24,11 @@ Chapter: 2, gradient descent.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from .._checks import fail
+from .._numbers import betas as _betas
+from .._numbers import number, sgd_momentum
 
 __all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSProp"]
 
@@ -65,12 +66,11 @@ class Optimizer(torch.optim.Optimizer):
         params = list(model.parameters())
         if not params:
             raise fail(name, "got a model with no parameters to optimise.")
-        for label, value in (("lr", lr), ("weight_decay", weight_decay)):
-            if not isinstance(value, (int, float, np.floating)) or value < 0 or not np.isfinite(value):
-                raise fail(name, f"expected {label} to be a non-negative number; got {value!r}.")
+        lr = number(lr, owner=name, name="lr", low=0, example="0.1")
+        weight_decay = number(weight_decay, owner=name, name="weight_decay", low=0, example="1e-4")
         self.model = model
         self.steps = 0
-        super().__init__(params, lr=float(lr), weight_decay=float(weight_decay), **settings)
+        super().__init__(params, lr=lr, weight_decay=weight_decay, **settings)
 
     def step(self, closure=None):
         """One update of every parameter (PyTorch's own), counted in ``steps`` as on the NumPy path."""
@@ -126,19 +126,8 @@ class SGD(Optimizer, torch.optim.SGD):
         *,
         friction: float | None = None,
     ) -> None:
-        if friction is not None:
-            if momentum:
-                raise fail(
-                    "SGD",
-                    "got both momentum and friction; they are two names for one setting.",
-                    "Use momentum=α, or friction=μ with α = 1 - μ.",
-                )
-            if not 0.0 <= friction <= 1.0:
-                raise fail("SGD", f"expected friction in [0, 1]; got {friction!r}.")
-            momentum = 1.0 - friction
-        if not 0.0 <= momentum < 1.0:
-            raise fail("SGD", f"expected momentum in [0, 1); got {momentum!r}.")
-        super().__init__(model, lr, weight_decay=weight_decay, momentum=float(momentum))
+        momentum = sgd_momentum(momentum, friction)
+        super().__init__(model, lr, weight_decay=weight_decay, momentum=momentum)
 
     def _settings(self) -> dict[str, float]:
         return ({"momentum": self.momentum} if self.momentum else {}) | super()._settings()
@@ -160,7 +149,8 @@ class Adagrad(Optimizer, torch.optim.Adagrad):
         *,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, eps=float(eps))
+        eps = number(eps, owner="Adagrad", name="eps", low=0, example="1e-10")
+        super().__init__(model, lr, weight_decay=weight_decay, eps=eps)
 
 
 class RMSProp(Optimizer, torch.optim.RMSprop):
@@ -183,7 +173,9 @@ class RMSProp(Optimizer, torch.optim.RMSprop):
         *,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, alpha=float(alpha), eps=float(eps))
+        alpha = number(alpha, owner="RMSProp", name="alpha", low=0, high=1, high_open=True, example="0.99")
+        eps = number(eps, owner="RMSProp", name="eps", low=0, example="1e-8")
+        super().__init__(model, lr, weight_decay=weight_decay, alpha=alpha, eps=eps)
 
 
 class Adadelta(Optimizer, torch.optim.Adadelta):
@@ -208,7 +200,9 @@ class Adadelta(Optimizer, torch.optim.Adadelta):
         *,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(model, lr, weight_decay=weight_decay, rho=float(rho), eps=float(eps))
+        rho = number(rho, owner="Adadelta", name="rho", low=0, high=1, high_open=True, example="0.9")
+        eps = number(eps, owner="Adadelta", name="eps", low=0, example="1e-6")
+        super().__init__(model, lr, weight_decay=weight_decay, rho=rho, eps=eps)
 
 
 class Adam(Optimizer, torch.optim.Adam):
@@ -232,10 +226,6 @@ class Adam(Optimizer, torch.optim.Adam):
         *,
         weight_decay: float = 0.0,
     ) -> None:
-        super().__init__(
-            model,
-            lr,
-            weight_decay=weight_decay,
-            betas=(float(betas[0]), float(betas[1])),
-            eps=float(eps),
-        )
+        betas = _betas(betas, owner="Adam")
+        eps = number(eps, owner="Adam", name="eps", low=0, example="1e-8")
+        super().__init__(model, lr, weight_decay=weight_decay, betas=betas, eps=eps)

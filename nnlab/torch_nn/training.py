@@ -13,11 +13,11 @@ import time
 import numpy as np
 import torch
 
-from .._checks import check_finite, check_labels, fail
-from .._training import EarlyStopping, check_fit_args, progress_enabled, restore, snapshot
+from .._checks import as_generator, check_finite, check_labels, fail
+from .._training import EarlyStopping, check_fit_args, progress_enabled
 from ..diagnostics import Monitor
 from ..history import History
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from .module import as_input
 
 __all__ = ["History", "accuracy", "fit"]
@@ -60,6 +60,9 @@ def _correct(pred: torch.Tensor, target: torch.Tensor, rule: str) -> torch.Tenso
     return right.reshape(len(right), -1).all(dim=1).sum()
 
 
+PROBE_ROWS = 256  # the examples _Data runs forward once, before training
+
+
 class _Data:
     """A training or validation set moved to the device once, with what ``fit`` needs to know about it."""
 
@@ -80,11 +83,17 @@ class _Data:
         if self.X.shape[0] == 0:
             raise fail("fit", f"expected at least one {what} example; got none.")
         self.n = self.X.shape[0]
-        # One forward pass of a single example (eval mode: no dropout mask drawn) tells the output shape.
+        # One forward pass of a few examples (eval mode: no dropout mask drawn) tells the output shape,
+        # and lets BCELoss check once, here, that the outputs are probabilities (not at every step on a GPU).
         was_training = model.training
-        with torch.no_grad():
-            shape = model.eval()(self.X[:1]).shape
-        model.train(was_training)
+        try:
+            with torch.no_grad():
+                out = model.eval()(self.X[:PROBE_ROWS])
+        finally:
+            model.train(was_training)
+        shape = out.shape
+        if isinstance(loss, BCELoss):
+            loss.check_range(out)
         if isinstance(loss, CrossEntropyLoss) and y_np.ndim == 1 and len(shape) == 2:
             y_np = check_labels(y_np, shape[1], owner="CrossEntropyLoss", n=self.n)
         if np.issubdtype(y_np.dtype, np.integer) and y_np.ndim == 1 and len(shape) == 2 and shape[1] > 1:
@@ -148,7 +157,8 @@ def fit(
     While it trains, ``nnlab.diagnostics`` watches for divergence, saturated units, vanishing or
     exploding gradients, dead ReLUs and unscaled inputs, as the NumPy path does, and warns once
     about each with a ``TrainingWarning``. Its figures are computed on the device and read once per
-    epoch. A loss that blows up stops ``fit`` after that epoch, with the weights from its start put back.
+    epoch. A loss that blows up stops ``fit`` after that epoch, with the weights and the optimizer's
+    state from before the blow-up put back.
 
     Args:
         epochs: the most epochs to run.
@@ -167,19 +177,13 @@ def fit(
 
     Chapter: 2, gradient descent; 3, backpropagation.
     """
-    check_fit_args(loss, optimizer, epochs, batch_size, validation, patience)
-    if not isinstance(model, torch.nn.Module):
-        raise fail(
-            "fit",
-            f"expected a torch model (a torch.nn.Module); got {type(model).__name__}.",
-            "For a NumPy model use nnlab.np_nn.fit.",
-        )
+    check_fit_args(model, loss, optimizer, epochs, batch_size, validation, patience, path="torch")
     train = _Data(X, y, "training", model, loss)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise fail("fit", "expected validation as a pair (X_val, y_val).")
         val = _Data(*validation, "validation", model, loss)
-    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    rng = as_generator(rng, owner="fit")
 
     from tqdm.auto import tqdm
 
@@ -187,12 +191,9 @@ def fit(
     sizes = np.diff(np.r_[np.arange(0, n, batch_size), n]).astype(np.float64)  # examples per step
     history = History()
     stopper = EarlyStopping(model, patience)
-    monitor = None
-    if diagnostics:
-        monitor = Monitor(
-            model, loss, optimizer, train.X, train.y, history, steps_per_epoch=len(sizes), torch=True
-        )
-        monitor.start()
+    monitor = Monitor(model, loss, optimizer, train.X, train.y, history, steps_per_epoch=len(sizes), torch=True,
+                      accuracy=accuracy, enabled=diagnostics)  # fmt: skip
+    monitor.start()
     bar = tqdm(total=epochs * len(sizes), disable=not progress_enabled(progress), unit="batch", leave=False)
     start = time.perf_counter()
     try:
@@ -201,32 +202,32 @@ def fit(
             bar.set_description(f"epoch {epoch}/{epochs}")
             order, _ = _epoch_order(n, batch_size, rng)
             order = torch.from_numpy(order).to(train.X.device)
-            saved = snapshot(model) if monitor else None  # put back if the loss blows up this epoch
             losses, right, first = [], [], 0
-            for step, size in enumerate(sizes.astype(np.int64).tolist()):
-                rows = order[first : first + size]
-                first += size
-                xb, yb = train.X.index_select(0, rows), train.y.index_select(0, rows)
-                optimizer.zero_grad()
-                pred = model(xb)
-                batch_loss = loss(pred, yb)
-                batch_loss.backward()
-                optimizer.step()
-                losses.append(batch_loss.detach())
-                if train.rule:
-                    right.append(_correct(pred.detach(), yb, train.rule))
-                if monitor and step in monitor.sample_steps:
-                    monitor.grads()  # on the device: no waiting for the GPU
-                bar.update()
+            monitor.start_epoch()
+            with monitor.watching():  # weights that blow up end the epoch, explained by the monitor
+                for step, size in enumerate(sizes.astype(np.int64).tolist()):
+                    rows = order[first : first + size]
+                    first += size
+                    xb, yb = train.X.index_select(0, rows), train.y.index_select(0, rows)
+                    optimizer.zero_grad()
+                    pred = model(xb)  # forward
+                    batch_loss = loss(pred, yb)  # the loss
+                    batch_loss.backward()  # backward: autograd fills every p.grad with ∂L/∂p
+                    optimizer.step()  # w ← w − η ∂L/∂w (or the optimiser's own update)
+                    losses.append(batch_loss.detach())
+                    if train.rule:
+                        right.append(_correct(pred.detach(), yb, train.rule))
+                    bar.update()
+                    if monitor.after_step(step, batch_loss):  # gradient samples, on the device: no waiting
+                        break
             # the epoch's losses and accuracy are read from the device here, once
-            losses = torch.stack(losses).double().cpu().numpy()
-            diverged_at = monitor.diverged(losses) if monitor else None
-            if diverged_at is None:
-                history.train_loss.append(float(losses @ sizes) / n)
-            else:
-                history.train_loss.append(float(losses[diverged_at]))
-                restore(model, saved)
-            history.train_acc.append(float(torch.stack(right).sum()) / n if train.rule else float("nan"))
+            losses = torch.stack(losses).double().cpu().numpy() if losses else np.empty(0)
+            # the monitor judges the epoch and warns; after a blow-up it puts the weights back
+            diverged_at = monitor.end_epoch(epoch, losses)
+            history.train_loss.append(float(losses @ sizes) / n if diverged_at is None else monitor.bad_loss)
+            history.train_acc.append(
+                float(torch.stack(right).sum()) / n if train.rule and right else float("nan")
+            )
             postfix, patience_ran_out = {"loss": f"{history.train_loss[-1]:.4f}"}, False
             if validation is not None:
                 val_loss, val_acc = (np.nan, np.nan) if diverged_at is not None else val.evaluate(model, loss)
@@ -235,7 +236,7 @@ def fit(
                 postfix["val_loss"] = f"{val_loss:.4f}"
                 patience_ran_out = diverged_at is None and stopper.update(epoch, val_loss)
             bar.set_postfix(postfix)
-            if monitor and monitor.end_epoch(epoch, losses, diverged_at):
+            if diverged_at is not None:
                 break
             if patience_ran_out:
                 history.stopped_early = epoch < epochs
