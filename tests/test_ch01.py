@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import re
 
 import numpy as np
@@ -172,17 +171,3 @@ def test_logistic_regression_trains_the_same_on_both_paths():
 
 
 # ----------------------------------------------------------------------------- docstrings
-def test_the_module_doctests_pass():
-    pytest.importorskip("ipywidgets")
-    result = doctest.testmod(perceptron, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
-
-
-def test_chapter_tags_name_existing_chapters():
-    import inspect
-
-    for name in [None, *perceptron.__all__]:
-        doc = inspect.getdoc(perceptron if name is None else getattr(perceptron, name)) or ""
-        for tag in re.findall(r"Chapter: ([^\n]*)", doc):
-            chapters = [int(n) for n in re.findall(r"(?:^|; )(\d+),", tag)]
-            assert chapters and all(1 <= n <= 4 for n in chapters), (name, tag)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import inspect
 import re
 
 import numpy as np
@@ -236,14 +234,3 @@ def test_the_minibatch_lesson_tightens_with_the_batch(widgets):
 
 
 # ----------------------------------------------------------------------------- docstrings
-def test_the_module_doctests_pass(widgets):
-    result = doctest.testmod(gd, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
-
-
-def test_chapter_tags_name_existing_chapters():
-    for name in [None, *gd.__all__]:
-        doc = inspect.getdoc(gd if name is None else getattr(gd, name)) or ""
-        for tag in re.findall(r"Chapter: ([^\n]*)", doc):
-            chapters = [int(n) for n in re.findall(r"(?:^|; )(\d+),", tag)]
-            assert chapters and all(1 <= n <= 4 for n in chapters), (name, tag)

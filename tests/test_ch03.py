@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import re
-
 import numpy as np
 import pytest
 
@@ -19,19 +16,6 @@ LIBRARY_KEYS = {"W1": "0.W", "b1": "0.b", "W2": "2.W", "b2": "2.b"}
 def _half_adder():
     X, T = data.half_adder()
     return X.astype(np.float64), T.astype(np.float64)
-
-
-def test_doctests_of_the_lesson_module():
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("ipywidgets")
-    result = doctest.testmod(bp, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
-
-
-def test_chapter_tags_name_existing_chapters():
-    tags = re.findall(r"Chapter: (\d+)", bp.__doc__)
-    assert tags and all(1 <= int(tag) <= 4 for tag in tags)
 
 
 def test_the_half_adder_table_is_kheradpishehs():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-import re
 import warnings
 
 import numpy as np
@@ -13,19 +11,6 @@ from nnlab import gradcheck
 from nnlab import np_nn as nn
 from nnlab.lessons import saturation as sat
 from nnlab.np_nn import functional as F
-
-
-def test_doctests_of_the_lesson_module():
-    pytest.importorskip("matplotlib")
-    pytest.importorskip("ipywidgets")
-    result = doctest.testmod(sat, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 8
-    assert result.failed == 0
-
-
-def test_chapter_tags_name_existing_chapters():
-    tags = re.findall(r"Chapter: (\d+)", sat.__doc__)
-    assert tags and all(1 <= int(tag) <= 4 for tag in tags)
 
 
 def _library_not_gate(loss):
