@@ -220,21 +220,7 @@ for m in [1, 10, 100]:
 print(f"full gradient:        {full.round(2)}")
 
 # %%
-fig = Figure(figsize=(9, 3.2), layout="constrained")
-for i, m in enumerate([1, 10, 100]):
-    ax = fig.add_subplot(1, 3, i + 1)
-    estimates = gd.minibatch_gradients(X, y, 0.0, 0.0, batch_size=m, n_batches=200, rng=1)
-    ax.scatter(estimates[:, 0], estimates[:, 1], s=8, color="#0072B2", alpha=0.5, label="minibatch estimates")
-    ax.plot(*full, "kx", markersize=10, mew=2.5, label="full gradient")
-    ax.set_xlim(full[0] - 4, full[0] + 4)
-    ax.set_ylim(full[1] - 4, full[1] + 4)
-    ax.set_aspect("equal")
-    ax.set_title(f"batch size m = {m}")
-    ax.set_xlabel(r"$\partial L/\partial w$")
-    if i == 0:
-        ax.set_ylabel(r"$\partial L/\partial b$")
-        ax.legend(loc="upper left", fontsize=7)
-fig
+gd.minibatch_figure([1, 10, 100])
 
 # %% [markdown]
 # The same cloud on a slider: slide the batch size from 1 (SGD) up to 200 and watch it tighten around

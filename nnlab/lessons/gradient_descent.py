@@ -28,6 +28,7 @@ __all__ = [
     "learning_rate",
     "linear_gradient",
     "minibatch",
+    "minibatch_figure",
     "minibatch_gradients",
     "momentum",
     "noisy_line",
@@ -430,14 +431,7 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
     full = linear_gradient(X, y, w, b)
     figure = Figure(figsize=(5.0, 4.2), layout="constrained")
     ax = figure.add_subplot()
-    cloud = ax.scatter(*np.empty((2, 0)), s=10, color=BLUE, alpha=0.5, label="minibatch estimates")
-    ax.plot(*full, "kx", markersize=12, mew=2.5, label="full gradient")
-    ax.set_xlim(full[0] - 3.5, full[0] + 3.5)
-    ax.set_ylim(full[1] - 3.5, full[1] + 3.5)
-    ax.set_aspect("equal")
-    ax.set_xlabel(r"$\partial L / \partial w$")
-    ax.set_ylabel(r"$\partial L / \partial b$")
-    ax.legend(loc="upper right", fontsize=8)
+    cloud = _gradient_cloud(ax, np.empty((0, 2)), full)
 
     def draw(batch_size: int) -> str:
         estimates = minibatch_gradients(X, y, w, b, batch_size, n_batches)
@@ -452,3 +446,43 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
         draw,
         title="Minibatch gradients estimate the full gradient",
     )
+
+
+def minibatch_figure(batch_sizes=(1, 10, 100), n_batches: int = 200, w: float = 0.0, b: float = 0.0):
+    r"""The static twin of ``minibatch``: the cloud of minibatch gradients for a few batch sizes side by side.
+
+    Example:
+        >>> fig = minibatch_figure((1, 100))
+        >>> [ax.get_title() for ax in fig.axes]
+        ['batch size m = 1', 'batch size m = 100']
+
+    Chapter: 2, gradient descent.
+    """
+    from matplotlib.figure import Figure
+
+    X, y = noisy_line()
+    full = linear_gradient(X, y, w, b)
+    figure = Figure(figsize=(3 * len(batch_sizes), 3.2), layout="constrained")
+    for i, m in enumerate(batch_sizes):
+        ax = figure.add_subplot(1, len(batch_sizes), i + 1)
+        _gradient_cloud(ax, minibatch_gradients(X, y, w, b, m, n_batches, rng=1), full, legend=i == 0)
+        ax.set_title(f"batch size m = {m}")
+        if i > 0:
+            ax.set_ylabel("")
+    return figure
+
+
+def _gradient_cloud(ax, estimates: np.ndarray, full: np.ndarray, *, legend: bool = True):
+    """Scatter minibatch gradient estimates around the full gradient (a black cross); returns the scatter."""
+    cloud = ax.scatter(
+        estimates[:, 0], estimates[:, 1], s=8, color=BLUE, alpha=0.5, label="minibatch estimates"
+    )
+    ax.plot(*full, "kx", markersize=10, mew=2.5, label="full gradient")
+    ax.set_xlim(full[0] - 4, full[0] + 4)
+    ax.set_ylim(full[1] - 4, full[1] + 4)
+    ax.set_aspect("equal")
+    ax.set_xlabel(r"$\partial L / \partial w$")
+    ax.set_ylabel(r"$\partial L / \partial b$")
+    if legend:
+        ax.legend(loc="upper left", fontsize=7)
+    return cloud
