@@ -3,7 +3,7 @@
 They are copied from ``book/`` and ``exercises/`` into ``nnlab/_notebooks/`` of the build folder while
 the wheel is built, so the repository never holds a second copy. Which files: ``shipped_files`` in
 ``nnlab/_workspace.py`` (loaded here by path: building must not import the package). An editable
-install (``pip install -e``) copies nothing: ``nnlab lab`` then reads the checkout itself.
+install (``pip install -e``) copies nothing here: ``nnlab lab`` fills the workspace from the checkout.
 All other settings are in ``pyproject.toml``.
 """
 

@@ -73,17 +73,14 @@ def check_array(
         arr = np.asarray(x)
     except (TypeError, ValueError) as exc:  # ragged lists and the like
         raise fail(owner, f"expected {name} as an array of numbers; got {type(x).__name__} ({exc})") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if arr.dtype.kind not in "biufc":  # numbers and booleans only (kind codes: cheaper than issubdtype)
         raise fail(
             owner,
             f"expected {name} as an array of numbers; got dtype {arr.dtype}",
             hint_text(hint, arr.shape),
         )
     if shape is not None:
-        ok = arr.ndim == len(shape) and all(
-            isinstance(want, str) or want is None or want == got for want, got in zip(shape, arr.shape)
-        )
-        if not ok:
+        if not _shape_matches(arr.shape, shape):
             raise fail(
                 owner,
                 f"expected {name} of shape {format_shape([s if s is not None else '?' for s in shape])};"
@@ -91,12 +88,23 @@ def check_array(
                 hint_text(hint, arr.shape),
             )
     if dtype is not None:
-        arr = arr.astype(dtype, copy=False)
-    elif not np.issubdtype(arr.dtype, np.floating):
+        if arr.dtype != dtype:
+            arr = arr.astype(dtype)
+    elif arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     if finite:
         check_finite(arr, owner=owner, name=name)
     return arr
+
+
+def _shape_matches(got: tuple[int, ...], want: Sequence[int | str | None]) -> bool:
+    """True when every integer entry of ``want`` equals the size received (names and None match anything)."""
+    if len(got) != len(want):
+        return False
+    for size, expected in zip(got, want):
+        if size != expected and not (expected is None or isinstance(expected, str)):
+            return False
+    return True
 
 
 def hint_text(

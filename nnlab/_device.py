@@ -31,9 +31,7 @@ def device() -> torch.device:
     try:
         import torch
     except ImportError as exc:
-        raise ImportError(
-            "nnlab.device() needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')"
-        ) from exc
+        raise ImportError('nnlab.device() needs PyTorch: pip install "nnlab[torch]"') from exc
     requested = os.environ.get("NNLAB_DEVICE", "").strip().lower()
     if requested:
         return _requested(torch, requested)

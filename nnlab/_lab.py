@@ -24,7 +24,7 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-__all__ = ["QUIET_LAB", "LabError", "LabServer", "stop_on_signals"]
+__all__ = ["QUIET_LAB", "LabError", "LabServer", "missing_jupyterlab", "port_in_use", "stop_on_signals"]
 
 # Keep JupyterLab from reaching for the internet (no news feed, no update checks, no extension manager
 # calling the package index) and from writing a notary database into the home folder.
@@ -59,6 +59,44 @@ def _settings_dir() -> Path:
 
 class LabError(RuntimeError):
     """JupyterLab did not come up: it exited, or did not answer in time."""
+
+
+def missing_jupyterlab() -> str | None:
+    """Why JupyterLab cannot start in this Python, with the fix; None when it is installed."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("jupyterlab") is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        return None
+    return (
+        f"JupyterLab is not installed in this Python ({sys.executable}), so the book cannot open."
+        ' Install it with the book\'s extra: pip install "nnlab[book]"'
+        ' (in a checkout of the repository: pip install -e ".[book]").'
+    )
+
+
+def port_in_use(port: int) -> str | None:
+    """Why JupyterLab could not listen on 127.0.0.1:``port``, with the fix; None when it can."""
+    with socket.socket() as s:
+        if hasattr(socket, "SO_REUSEADDR") and os.name != "nt":  # as the server binds it
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except PermissionError:
+            return (
+                f"port {port} on 127.0.0.1 needs administrator rights. Choose a port above 1023"
+                " (--port 8888), or leave --port out to use a free one."
+            )
+        except OSError:
+            return (
+                f"port {port} on 127.0.0.1 is already in use (another JupyterLab, or another program)."
+                f" Choose another with --port {8888 if port != 8888 else 8889}, or leave --port out to"
+                " use a free one."
+            )
+    return None
 
 
 def _free_port() -> int:
@@ -110,6 +148,8 @@ class LabServer:
         extra_args: more ``--Class.trait=value`` arguments (the browser test adds its own).
         log: where the server's output goes (a file object, ``subprocess.DEVNULL``, or None to inherit).
         env: the server's environment (default: this process's).
+        quiet: log warnings and errors only, not the server's own URL, banner and start-up lines
+            (``nnlab lab`` prints its own URL).
     """
 
     def __init__(
@@ -122,6 +162,7 @@ class LabServer:
         extra_args: Sequence[str] = (),
         log=None,
         env: dict[str, str] | None = None,
+        quiet: bool = False,
     ) -> None:
         self.root = Path(root)
         self.port = port or _free_port()
@@ -140,6 +181,8 @@ class LabServer:
             *QUIET_LAB,
             *extra_args,
         ]  # fmt: skip
+        if quiet:
+            self.cmd += ["--ServerApp.log_level=WARN", "--LabApp.log_level=WARN"]
         if not open_browser:
             self.cmd.append("--no-browser")
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI often run as root

@@ -29,9 +29,7 @@ import numpy as np
 try:
     import torch
 except ImportError as exc:
-    raise ImportError(
-        "nnlab.bridge needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')"
-    ) from exc
+    raise ImportError('nnlab.bridge needs PyTorch: pip install "nnlab[torch]"') from exc
 
 from . import np_nn, torch_nn
 from ._checks import fail

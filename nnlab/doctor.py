@@ -1,7 +1,9 @@
 """``nnlab doctor``: is this machine ready for the book? One line per component, and the command that fixes it.
 
 Each line is ``OK``, ``NOTE`` (an optional part is missing; the book runs without it) or ``PROBLEM``
-(something the book needs is missing or broken). The exit status is 1 when there is a problem.
+(something the book needs is missing or broken). Missing packages are fixed by one command at the end,
+which installs nnlab's extras that hold them (``pip install "nnlab[book,torch]"`` in a bare install).
+The exit status is 1 when there is a problem.
 Whether PyTorch, MNIST and scikit-learn are needed is read from the chapters themselves: a part is
 needed when a chapter's code uses it.
 """
@@ -22,7 +24,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from . import __version__
-from ._workspace import Location, locate, packaged_notebooks
+from ._workspace import MANIFEST, Location, checkout_root, locate, notebook_source, packaged_notebooks
 
 __all__ = ["Check", "checks", "main"]
 
@@ -35,6 +37,7 @@ class Check:
     name: str
     detail: str
     fix: str = ""
+    extra: str = ""  # the nnlab extra that installs what is missing ("book", "torch"); fixed all at once
 
     def line(self) -> str:
         text = f"  {self.status:<8} {self.name:<13}{self.detail}"
@@ -54,6 +57,23 @@ def _python() -> str:
 
 def _pip(*requirements: str) -> str:
     return f"{_python()} -m pip install " + " ".join(shlex.quote(r) for r in requirements)
+
+
+def install_extras(extras: list[str]) -> str:
+    """The one command that installs nnlab with ``extras``: ``python -m pip install "nnlab[book,torch]"``.
+
+    For an editable install (a checkout, ``pip install -e``) it reinstalls that checkout, never the
+    package index's nnlab in its place. Double quotes, so that it works in every shell, Windows' included.
+    """
+    wanted = ",".join(sorted(set(extras)))
+    checkout = None if packaged_notebooks() else checkout_root(Path(__file__).resolve().parents[1])
+    if checkout is None:
+        return f'{_python()} -m pip install "nnlab[{wanted}]"'
+    try:
+        here = os.path.samefile(checkout, os.getcwd())
+    except OSError:
+        here = False
+    return f'{_python()} -m pip install -e "{"." if here else checkout}[{wanted}]"'
 
 
 # Packages that take seconds to import: found, and their version read, without importing them.
@@ -78,10 +98,8 @@ def _version(module) -> str:
 
 def _book_code(where: Location) -> str:
     """The code cells of the book's chapters, joined: used to tell which optional parts the book needs."""
-    folders = [where.root / "book"]
-    packaged = packaged_notebooks()
-    if packaged is not None:
-        folders.append(packaged / "book")
+    source = notebook_source()
+    folders = [where.root / "book"] if source is None else [source / "book", where.root / "book"]
     for folder in folders:
         notebooks = sorted(folder.glob("*.ipynb"))
         if notebooks:
@@ -197,47 +215,25 @@ def _mnist_check(needed: bool) -> Check:
 
 
 def _notebooks_check(where: Location) -> list[Check]:
-    if where.kind == "workspace":
-        packaged = packaged_notebooks()
-        if packaged is None:
-            return [
-                Check(
-                    "PROBLEM",
-                    "book",
-                    "not found: this is no nnlab checkout, and the installed package carries no notebooks",
-                    "cd into your nnlab checkout, or " + _pip("--force-reinstall", "nnlab"),
-                )
-            ]
-        chapters = len(list((packaged / "book").glob("*.ipynb")))
-        exercises = len(list((packaged / "exercises").glob("*.ipynb")))
-        state = "is there" if (where.root / "book").is_dir() else "will be created"
+    """Where the book and the exercises come from, and the workspace ``nnlab lab`` opens."""
+    source = notebook_source()
+    if source is None:
         return [
             Check(
-                "OK",
+                "PROBLEM",
                 "book",
-                f"{_count(chapters, 'chapter')} ship with nnlab; nnlab lab opens them in {where.root}",
-            ),
-            Check(
-                "OK",
-                "exercises",
-                f"{_count(exercises, 'exercise notebook')} ship with nnlab; the workspace {state}",
-            ),
+                "not found: the installed package carries no notebooks",
+                f'{_python()} -m pip install --force-reinstall "nnlab[book]"',
+            )
         ]
-    book, exercises = where.root / "book", where.root / "exercises"
-    chapters = len(list(book.glob("*.ipynb")))
-    checks = [
-        Check("OK", "book", f"{book} ({_count(chapters, 'chapter')})")
-        if chapters
-        else Check(
-            "PROBLEM", "book", f"{book} has no chapter notebooks", "git pull  (or check out the book again)"
-        )
+    chapters = len(list((source / "book").glob("*.ipynb")))
+    exercises = len(list((source / "exercises").glob("*.ipynb")))
+    origin = "ship with nnlab" if source == packaged_notebooks() else f"are in the checkout {source}"
+    state = "is there" if (where.root / MANIFEST).is_file() else "is created by the first nnlab lab"
+    return [
+        Check("OK", "book", f"{_count(chapters, 'chapter')} {origin}; nnlab lab opens them in {where.root}"),
+        Check("OK", "exercises", f"{_count(exercises, 'exercise notebook')} {origin}; the workspace {state}"),
     ]
-    if exercises.is_dir():
-        n = len(list(exercises.glob("*.ipynb")))
-        checks.append(Check("OK" if n else "NOTE", "exercises", f"{exercises} ({_count(n, 'notebook')})"))
-    else:
-        checks.append(Check("NOTE", "exercises", f"no exercises folder beside the book in {where.root}"))
-    return checks
 
 
 def checks() -> list[Check]:
@@ -257,21 +253,22 @@ def checks() -> list[Check]:
         ),
         Check("OK", "nnlab", f"{__version__} at {Path(__file__).resolve().parent}"),
     ]
-    needed = [
-        ("numpy", "numpy", "NumPy", True, "numpy>=1.24"),
-        ("matplotlib", "matplotlib", "matplotlib", True, "matplotlib>=3.7"),
-        ("ipywidgets", "ipywidgets", "ipywidgets", True, "ipywidgets>=7.6"),
-        ("jupyterlab", "jupyterlab", "JupyterLab", True, "jupyterlab>=4"),
-        ("ipykernel", "ipykernel", "ipykernel", True, "ipykernel>=6"),
-        ("torch", "torch", "PyTorch", uses_torch, "torch>=2.1"),
-        ("sklearn", "scikit-learn", "scikit-learn", uses_sklearn, "scikit-learn>=1.2"),
+    needed = [  # module, label, title, needed, requirement, the nnlab extra that installs it
+        ("numpy", "numpy", "NumPy", True, "numpy>=1.24", ""),
+        ("matplotlib", "matplotlib", "matplotlib", True, "matplotlib>=3.7", "book"),
+        ("ipywidgets", "ipywidgets", "ipywidgets", True, "ipywidgets>=7.6", "book"),
+        ("jupyterlab", "jupyterlab", "JupyterLab", True, "jupyterlab>=4", "book"),
+        ("ipykernel", "ipykernel", "ipykernel", True, "ipykernel>=6", "book"),
+        ("torch", "torch", "PyTorch", uses_torch, "torch>=2.1", "torch"),
+        ("sklearn", "scikit-learn", "scikit-learn", uses_sklearn, "scikit-learn>=1.2", "book"),
     ]
-    for module_name, label, title, is_needed, requirement in needed:
+    for module_name, label, title, is_needed, requirement, extra in needed:
         module, why = _module(module_name)
         if module is None:
             status = "PROBLEM" if is_needed else "NOTE"
             role = "the book needs it" if is_needed else "optional: no chapter of this book uses it yet"
-            out.append(Check(status, label, f"not importable ({why}); {role}", _pip(requirement)))
+            fix = "" if extra else _pip(requirement)  # the extras are installed by one command at the end
+            out.append(Check(status, label, f"not importable ({why}); {role}", fix, extra=extra))
             continue
         detail = f"{title} {_version(module)}"
         if module_name == "jupyterlab" and _major(module) < 4:
@@ -293,11 +290,15 @@ def main() -> int:
     found = checks()
     for check in found:
         print(check.line())
-    problems = sum(c.status == "PROBLEM" for c in found)
+    extras = [c.extra for c in found if c.extra and c.status != "OK"]
+    problems = [c for c in found if c.status == "PROBLEM"]
     if problems:
-        print(
-            f"{problems} problem{'s' * (problems != 1)}: the book needs {'them' if problems > 1 else 'it'} fixed; each says how."
-        )
+        how = " (each Fix line above says how)" if any(c.fix for c in problems) else ""
+        n = len(problems)
+        print(f"{n} problem{'s' * (n != 1)}: the book needs {'them' if n > 1 else 'it'} fixed{how}.")
+    if extras:
+        print(f"One command installs every package missing above:\n    {install_extras(extras)}")
+    if problems:
         return 1
     print("Everything the book needs is here.")
     return 0

@@ -7,18 +7,69 @@ import math
 import sys
 from dataclasses import dataclass, field
 
-__all__ = ["History", "HistoryFigure"]
+__all__ = ["Floats", "History", "HistoryFigure", "PerLayer"]
 
 _BLUE, _ORANGE, _GREEN, _PINK = "#0072B2", "#D55E00", "#009E73", "#CC79A7"  # Okabe-Ito, colour-blind safe
+
+
+class Floats(list):
+    """A list that stores Python floats: a NumPy or PyTorch scalar appended is converted with ``float``.
+
+    So ``history.train_acc[-1]`` prints ``1.0``, not ``np.float64(1.0)``, whichever path or code
+    recorded it.
+    """
+
+    def __init__(self, values=()) -> None:
+        super().__init__(float(v) for v in values)
+
+    def append(self, value) -> None:
+        super().append(float(value))
+
+    def extend(self, values) -> None:
+        super().extend(float(v) for v in values)
+
+    def insert(self, index, value) -> None:
+        super().insert(index, float(value))
+
+    def __setitem__(self, index, value) -> None:
+        if isinstance(index, slice):
+            super().__setitem__(index, [float(v) for v in value])
+        else:
+            super().__setitem__(index, float(value))
+
+    def __iadd__(self, values):
+        self.extend(values)
+        return self
+
+
+class PerLayer(dict):
+    """``{layer: Floats}``: a list stored under a layer is kept as ``Floats``."""
+
+    def __init__(self, items=(), **kwargs) -> None:
+        super().__init__()
+        self.update(items, **kwargs)
+
+    def __setitem__(self, key, values) -> None:
+        super().__setitem__(key, values if isinstance(values, Floats) else Floats(values))
+
+    def setdefault(self, key, default=()):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def update(self, items=(), **kwargs) -> None:
+        for key, values in dict(items, **kwargs).items():
+            self[key] = values
 
 
 @dataclass
 class History:
     """Per-epoch training and validation loss and accuracy, and what the diagnostics saw, from ``fit``.
 
-    Accuracies are NaN where they do not apply (a regression target). ``best_epoch`` is the epoch
-    (counting from 1) whose weights the model holds after early stopping, and ``stopped_early``
-    says whether patience ran out before ``epochs``.
+    Every figure is a Python float (a NumPy or PyTorch scalar recorded is converted), so
+    ``history.train_acc[-1]`` prints ``1.0``. Accuracies are NaN where they do not apply (a
+    regression target). ``best_epoch`` is the epoch (counting from 1) whose weights the model holds
+    after early stopping, and ``stopped_early`` says whether patience ran out before ``epochs``.
 
     With diagnostics on (``fit``'s default), each epoch also records, per layer: ``grad_norm``, the
     norm of the layer's parameter gradients (the root mean square over 4 steps of the epoch);
@@ -31,20 +82,28 @@ class History:
     Chapter: 4, saturation.
     """
 
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=Floats)
+    train_acc: list[float] = field(default_factory=Floats)
+    val_loss: list[float] = field(default_factory=Floats)
+    val_acc: list[float] = field(default_factory=Floats)
     best_epoch: int | None = None
     stopped_early: bool = False
     seconds: float = 0.0
     samples_per_second: float = 0.0
-    grad_norm: dict[str, list[float]] = field(default_factory=dict)
-    saturated: dict[str, list[float]] = field(default_factory=dict)
-    dead: dict[str, list[float]] = field(default_factory=dict)
+    grad_norm: dict[str, list[float]] = field(default_factory=PerLayer)
+    saturated: dict[str, list[float]] = field(default_factory=PerLayer)
+    dead: dict[str, list[float]] = field(default_factory=PerLayer)
     layer_names: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     diverged: bool = False
+
+    def __setattr__(self, name: str, value) -> None:
+        """The per-epoch lists hold Python floats, however they are given (``History(train_acc=...)`` too)."""
+        if name in _PER_EPOCH and not isinstance(value, Floats):
+            value = Floats(value)
+        elif name in _PER_LAYER and not isinstance(value, PerLayer):
+            value = PerLayer(value)
+        super().__setattr__(name, value)
 
     @property
     def epochs(self) -> int:
@@ -144,6 +203,10 @@ class History:
         if self.diverged:
             parts.append("diverged=True")
         return "History(" + ", ".join(parts) + ")"
+
+
+_PER_EPOCH = ("train_loss", "train_acc", "val_loss", "val_acc")
+_PER_LAYER = ("grad_norm", "saturated", "dead")
 
 
 def _new_figure(size: tuple[float, float]):

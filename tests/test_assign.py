@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nnlab import cli
@@ -130,6 +131,17 @@ def test_assign_writes_the_student_notebook_the_bundle_and_the_public_tests(tmp_
     public = json.loads((tmp_path / "out" / "public" / "demo.json").read_text(encoding="utf-8"))
     assert [len(q["tests"]) for q in public["questions"]] == [2, 1]
     assert [q["hidden_tests"] for q in public["questions"]] == [1, 0]
+    # a value question's expected answer IS the answer: it stays out of everything students get
+    assert "expected" in public["questions"][0]["tests"][0]
+    assert "expected" not in public["questions"][1]["tests"][0]
+    assert "expected" not in json.dumps(nb["metadata"]).split('"demo.lam"')[-1]
+    # the grader's canonical notebook: the instructor's code cells, and which cell answers which question
+    assert bundle["cells"] == [
+        {"id": "c2", "question": None, "source": SETUP},
+        {"id": "q-double", "question": "demo.double"},
+        {"id": "c6", "question": "demo.lam"},
+        {"id": "c8", "question": None, "source": 'summary("demo")'},
+    ]
 
 
 def test_assign_is_deterministic(tmp_path):
@@ -159,14 +171,11 @@ def test_checks_in_the_generated_notebook_work_from_the_public_tests(tmp_path):
         lines = buffer.getvalue().splitlines()
         assert lines[0] == "demo.double: passes its 2 public tests."
         assert "  Hint: this looks like a usual mistake. Twice x is x + x, nothing more." in lines
-        # a value question never prints its expected value; an unknown wrong value gets no guessed hint
-        assert lines[-7:] == [
-            "demo.lam: public test 1 of 1 fails.",
-            "  0.5 is not the expected value (a float64 number).",
-            "  Hint: this looks like a usual mistake. Not the step that lands on the minimum.",
-            "demo.lam: public test 1 of 1 fails.",
-            "  2 is not the expected value (a float64 number).",
-            f"  {student._NO_MATCH}",
+        # a value question's answer is not shipped: a usual mistake is named, anything else waits for grading
+        assert lines[-4:] == [
+            "demo.lam: your answer is a usual mistake.",
+            "  Hint: Not the step that lands on the minimum.",
+            "demo.lam: answered; its value is checked when your work is graded (the answer is not shipped).",
             "demo.lam: not answered yet.",
         ]
         assert "1.0" not in buffer.getvalue() and "1 expected" not in buffer.getvalue()
@@ -234,6 +243,18 @@ def _broken(kind: str) -> list[dict]:
         cells[3]["source"] = PUBLIC.replace("expect=np.array([2.0, 4.0])", "expect=np.array([2.0, 5.0])")
     elif kind == "mistake passes":
         cells[3]["source"] = PUBLIC.replace("x + x + 1", "x + x")
+    elif kind == "mistyped role tag":
+        cells[4]["metadata"]["tags"] = ["hiden:demo.double"]
+    elif kind == "role without a colon":
+        cells[4]["metadata"]["tags"] = ["Hidden"]
+    elif kind == "sys.exit in a cell":
+        cells[1]["source"] = SETUP + "import sys\nsys.exit(3)\n"
+    elif kind == "sys.exit in a solution":
+        cells[2]["source"] = QUESTION.replace("    return y\n", "    import sys\n    sys.exit(0)\n")
+    elif kind == "complex input":
+        cells[3]["source"] = PUBLIC + "case(x=np.array([1 + 2j]))\n"
+    elif kind == "complex output":
+        cells[4]["source"] = HIDDEN + "case(x=3j)\n"
     return cells
 
 
@@ -247,6 +268,15 @@ BROKEN = {
     "no check line": 'cell 3 (id q-double) is tagged question:demo.double but has no line check("demo.double", answer)',
     "expect disagrees": "cell 4 (id c4): the solution of demo.double disagrees with expect= on public case 1",
     "mistake passes": 'the mistake "Twice x is x + x, nothing more." of demo.double passes every public test',
+    "mistyped role tag": "cell 5 (id c5) has the tag 'hiden:demo.double', which nnlab assign does not know (did you"
+    " mean hidden:...?); the role tags are question:NAME, points:N, public:NAME and hidden:NAME.",
+    "role without a colon": "cell 5 (id c5) has the tag 'Hidden', which nnlab assign does not know",
+    "sys.exit in a cell": "cell 2 (id c2) called sys.exit(3); a source must run to its end",
+    "sys.exit in a solution": "cell 4 (id c4): the solution of demo.double called sys.exit(0) on public case 1 of demo.double.",
+    "complex input": "cell 4 (id c4): an argument of public case 3 of demo.double cannot be stored as test data"
+    " (complex numbers cannot be stored in an exercise file",
+    "complex output": "cell 5 (id c5): an argument of hidden case 2 of demo.double cannot be stored as test data"
+    " (complex numbers cannot be stored",
 }
 
 
@@ -282,3 +312,96 @@ def test_out_may_not_be_the_sources_folder(tmp_path):
     source = write(tmp_path, good_cells())
     status, _, err = run_assign(str(source), "--out", str(source.parent))
     assert status == 2 and "would overwrite the source" in err
+
+
+def test_an_endless_loop_meets_the_time_limit_per_cell(tmp_path):
+    looping = good_cells()
+    looping[2]["source"] = QUESTION.replace("    return y\n", "    while True:\n        pass\n")
+    status, _, err = run_assign(
+        str(write(tmp_path, looping)), "--out", str(tmp_path / "out"), "--cell-timeout", "0.3"
+    )
+    assert status == 2
+    assert "cell 4 (id c4): the solution of demo.double ran longer than 0.3 s on public case 1" in err
+    at_top = good_cells()
+    at_top[1]["source"] = SETUP + "while True:\n    pass\n"
+    status, _, err = run_assign(
+        str(write(tmp_path, at_top)), "--out", str(tmp_path / "out"), "--cell-timeout", "0.3"
+    )
+    assert status == 2 and "cell 2 (id c2) ran longer than 0.3 s, the time limit per cell" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_nan_and_infinity_are_written_as_standard_json(tmp_path):
+    cells = good_cells()
+    cells[4]["source"] = HIDDEN + "case(x=np.array([np.nan, np.inf, -np.inf, 1.5]))\ncase(x=float('nan'))\n"
+    assert run_assign(str(write(tmp_path, cells)), "--out", str(tmp_path / "out"))[0] == 0
+
+    def reject(token: str) -> None:
+        raise ValueError(f"non-standard JSON: {token}")
+
+    text = (tmp_path / "out" / "autograder" / "demo.json").read_text(encoding="utf-8")
+    bundle = json.loads(text, parse_constant=reject)
+    tests = bundle["questions"][0]["tests"]
+    arr = fmt.decode(tests[3]["expected"])
+    assert np.isnan(arr[0]) and arr[1] == np.inf and arr[2] == -np.inf and arr[3] == 3.0
+    assert np.isnan(fmt.decode(tests[4]["kwargs"])["x"]) and np.isnan(fmt.decode(tests[4]["expected"]))
+    assert "NaN" not in text and "Infinity" not in text
+
+
+def test_question_names_are_unique_across_exercise_files(tmp_path):
+    first = write(tmp_path, good_cells(), name="first.ipynb")
+    second = write(tmp_path, good_cells(), name="second.ipynb")
+    status, _, err = run_assign(str(first), str(second), "--out", str(tmp_path / "out"))
+    assert status == 2
+    assert err.startswith("nnlab assign: second.ipynb: the question demo.double is also in first.ipynb;")
+    assert not (tmp_path / "out").exists()
+
+
+RANDOM_HIDDEN = (
+    "from nnlab.exercises import case\n\n"
+    "rng = np.random.default_rng(3)\n"
+    "case(x=rng.normal(size=4))\n"
+    "np.random.seed(4)\n"
+    "case(x=np.random.uniform(size=2))\n"
+    "case(x=np.arange(3.0), expect=np.array([0.0, 2.0, 4.0]))\n"
+)
+
+
+def _hidden(tmp_path: Path, *seed: str) -> list[dict]:
+    cells = good_cells()
+    cells[4]["source"] = RANDOM_HIDDEN
+    out = tmp_path / ("seed" + "-".join(seed))
+    assert (
+        run_assign(
+            str(write(tmp_path, cells)), "--out", str(out), *(("--hidden-seed", *seed) if seed else ())
+        )[0]
+        == 0
+    )
+    bundle = json.loads((out / "autograder" / "demo.json").read_text(encoding="utf-8"))
+    assert (
+        (out / "public" / "demo.json").read_bytes()
+        == (tmp_path / "seed" / "public" / "demo.json").read_bytes()
+        if seed
+        else True
+    )
+    return bundle["questions"][0]["tests"]
+
+
+def test_a_hidden_seed_redraws_the_hidden_inputs_and_recomputes_the_expected_values(tmp_path):
+    public_seedless = _hidden(tmp_path)
+    with_7, again_7, with_8 = _hidden(tmp_path, "7"), _hidden(tmp_path, "7"), _hidden(tmp_path, "8")
+    assert with_7 == again_7  # the same private seed gives the same bundle
+    public = [t for t in public_seedless if t["visibility"] == "public"]
+    assert [t for t in with_7 if t["visibility"] == "public"] == public
+    for tests in (with_7, with_8):
+        hidden = [t for t in tests if t["visibility"] == "hidden"]
+        for test in hidden:  # expected values are the solution's, on the new inputs
+            x = fmt.decode(test["kwargs"])["x"]
+            assert np.array_equal(fmt.decode(test["expected"]), 2 * x)
+    drawn = [
+        [fmt.decode(t["kwargs"])["x"] for t in tests if t["visibility"] == "hidden"]
+        for tests in (public_seedless, with_7, with_8)
+    ]
+    for k in (0, 1):  # random inputs change with the seed
+        assert not np.allclose(drawn[0][k], drawn[1][k]) and not np.allclose(drawn[1][k], drawn[2][k])
+    assert np.array_equal(drawn[0][2], drawn[1][2])  # a literal input stays as written

@@ -48,7 +48,8 @@ def test_lean_reference_loop_ends_with_nnlabs_weights(bench_mlp):
     y = rng.integers(0, 10, 300)
     start = bench_mlp.numpy_net(np.float32).params
     nnlab_net = bench_mlp.numpy_epoch(X, y, 128, np.float32)()
-    lean_net = bench_mlp.lean_epoch(X, y, 128)()
-    for name, w in nnlab_net.params.items():
-        assert not np.allclose(w, start[name]), f"{name} did not train"
-        np.testing.assert_allclose(lean_net.params[name], w, rtol=1e-5, atol=1e-6, err_msg=name)
+    for first_dx in (False, True):
+        lean_net = bench_mlp.lean_epoch(X, y, 128, first_dx=first_dx)()
+        for name, w in nnlab_net.params.items():
+            assert not np.allclose(w, start[name]), f"{name} did not train"
+            np.testing.assert_allclose(lean_net.params[name], w, rtol=1e-5, atol=1e-6, err_msg=name)

@@ -156,3 +156,24 @@ def test_a_broken_notebook_is_reported(tmp_path, monkeypatch):
     assert any("writes to stderr" in p for p in found), found
     (sources / notebook.with_suffix(".py").name).unlink()
     assert "has no source" in build_book.problems(book / notebook.name)[0]
+
+
+def test_check_says_ok_when_it_passes_and_names_a_missing_notebook(tmp_path, monkeypatch, capsys):
+    """``build_book.py --check`` prints one line when everything is in order, not silence."""
+    build_book = _build_book()
+    sources, book = tmp_path / "book" / "source", tmp_path / "book"
+    sources.mkdir(parents=True)
+    (sources / "01_a.py").write_text("# %%\n1\n")
+    (sources / "02_b.py").write_text("# %%\n2\n")
+    (book / "01_a.ipynb").write_text("{}")
+    monkeypatch.setattr(build_book, "SOURCES", sources)
+    monkeypatch.setattr(build_book, "BOOK", book)
+    monkeypatch.setattr(build_book, "problems", lambda notebook: [])
+    assert build_book.main(["--check", "01"]) == 0
+    assert (
+        capsys.readouterr().out
+        == "build_book --check: OK, 1 chapter notebook built from its source and clean.\n"
+    )
+    assert build_book.main(["--check"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err == "02_b.ipynb is missing: build it with `python tools/build_book.py 02`.\n"

@@ -172,6 +172,173 @@ def test_moderate_momentum_halves_the_steps_on_the_valley():
     assert steps(0.9) == 96 == 3 * steps(0.0)  # too much momentum circles
 
 
+# ----------------------------------------------------------------------------- section 2.3: a bumpy cost
+def _bumpy_gradient(w):
+    return 0.2 * w + 0.3 * (w - 2) / 0.25**2 * np.exp(-((w - 2) ** 2) / (2 * 0.25**2))
+
+
+def _bumpy(w):
+    return 0.1 * w**2 - 0.3 * np.exp(-((w - 2) ** 2) / (2 * 0.25**2))
+
+
+def _descend(w, eta, steps=200):
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            w = w - eta * _bumpy_gradient(w)
+    return w
+
+
+def test_the_bumpy_cost_has_the_minima_the_chapter_states():
+    w = np.linspace(-4, 5, 900001)
+    J = _bumpy(w)
+    minima = np.flatnonzero((J[1:-1] < J[:-2]) & (J[1:-1] < J[2:])) + 1
+    np.testing.assert_allclose(w[minima], [0.0, 1.9155], atol=1e-4)
+    assert J[minima[1]] == pytest.approx(0.084, abs=5e-4) and abs(J[minima[0]]) < 1e-10
+    h = 1e-5
+    curvature = (_bumpy_gradient(w[minima[1]] + h) - _bumpy_gradient(w[minima[1]] - h)) / (2 * h)
+    assert curvature == pytest.approx(4.2, abs=0.05) and 2 / curvature == pytest.approx(0.47, abs=0.01)
+
+
+def test_the_start_and_the_learning_rate_decide_the_minimum():
+    assert _descend(3.0, 0.3) == pytest.approx(1.9155, abs=1e-4)  # small step from +3: local
+    assert abs(_descend(-3.0, 0.3)) < 1e-4  # same step from −3: global (initial weights matter)
+    assert abs(_descend(3.0, 2.0)) < 1e-9  # a bold step skips the sharp dip (learning rate matters)
+    assert abs(_descend(3.0, 10.5)) > 1e3  # beyond the wide bowl's limit 2 / 0.2 = 10: diverges
+    # exercise 4: the smallest η = 0.1k that reaches the global minimum from +3 is 0.8
+    reached = [k for k in range(1, 21) if abs(_descend(3.0, 0.1 * k)) < 1e-3]
+    assert reached[0] == 8 and reached == list(range(8, 21))
+
+
+def test_a_learning_rate_too_large_kills_relu_units():
+    """Olteanu: 8 ReLU units on circles, 100 epochs: dead units per learning rate, as section 2.3 prints."""
+    from nnlab.lessons import playground as pg
+
+    X, _, _, _ = pg.playground_data("circles")
+
+    def dead(params):
+        return int(np.sum(np.all(X @ params["0.W"].T + params["0.b"] <= 0, axis=0)))
+
+    expected = {0.1: (0, 0, 0, "100%"), 1.0: (0, 1, 1, "100%"), 3.0: (0, 5, 5, "84%"), 10.0: (0, 8, 8, "50%")}
+    for eta, (start, one, end, accuracy) in expected.items():
+        run = pg.train("circles", hidden=8, activation="ReLU", lr=eta, epochs=100)
+        assert (dead(run.params[0]), dead(run.params[1]), dead(run.params[100])) == (start, one, end)
+        assert f"{run.train_acc[-1]:.0%}" == accuracy
+    bold = pg.train("circles", hidden=8, activation="ReLU", lr=3.0, epochs=100)
+    assert f"{bold.train_loss[50]:.2f} {bold.train_loss[100]:.2f}" == "0.12 0.46"  # the survivors jump about
+    # a dead unit's gradient is zero on every example: backprop cannot move its incoming weights
+    run = pg.train("circles", hidden=8, activation="ReLU", lr=10.0, epochs=100)
+    np.testing.assert_array_equal(run.params[1]["0.W"], run.params[100]["0.W"])
+
+
+# ----------------------------------------------------------------------------- section 2.4: fitting the line
+def _sgd_line(X, y, eta, batch_size, epochs=3, rng=0):
+    rng = np.random.default_rng(rng)
+    w, b = 0.0, 0.0
+    for _ in range(epochs):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), batch_size):
+            rows = order[start : start + batch_size]
+            dw, db = gd.linear_gradient(X[rows], y[rows], w, b)
+            w, b = w - eta * dw, b - eta * db
+    return w, b
+
+
+def test_minibatch_sgd_fits_the_line_like_the_library_does():
+    X, y = gd.noisy_line(1000, rng=0)
+    w, b = _sgd_line(X, y, 0.1, 10)
+    assert f"{w:.3f}, {b:.3f}" == "3.010, 1.007"
+    best = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0].ravel()
+    assert f"{best[0]:.3f}, {best[1]:.3f}" == "2.995, 0.994"
+    # the same steps as the library's Linear + MSELoss + SGD on the same batches
+    line = nn.Linear(1, 1, dtype=np.float64)
+    line.params["W"][:], line.params["b"][:] = 0.0, 0.0
+    loss, optimizer = nn.MSELoss(), nn.optim.SGD(line, lr=0.1)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        order = rng.permutation(len(X))
+        for start in range(0, len(X), 10):
+            rows = order[start : start + 10]
+            loss(line(X[rows]), y[rows])
+            line.backward(loss.backward())
+            optimizer.step()
+    np.testing.assert_allclose([line.params["W"][0, 0], line.params["b"][0]], [w, b], rtol=1e-12)
+
+
+def test_bigger_batches_take_a_bolder_best_step():
+    X, y = gd.noisy_line(1000, rng=0)
+    best = np.linalg.lstsq(np.c_[X, np.ones(len(X))], y, rcond=None)[0].ravel()
+
+    def loss(w, b):
+        return np.mean(0.5 * (w * X[:, 0] + b - y[:, 0]) ** 2)
+
+    etas = [0.01, 0.03, 0.1, 0.3, 1.0]
+    best_eta, excess = {}, {}
+    for N in (1, 10, 100):
+        excess[N] = [
+            np.mean([loss(*_sgd_line(X, y, eta, N, rng=s)) - loss(*best) for s in range(3)]) for eta in etas
+        ]
+        best_eta[N] = etas[int(np.argmin(excess[N]))]
+    assert best_eta == {1: 0.01, 10: 0.1, 100: 1.0}
+    assert f"{excess[1][-1]:.0e}" == "6e-01"  # "about 0.6 above the best" at η = 1 with N = 1
+    assert excess[100][-1] < 0.01 < excess[100][0]
+
+
+# ----------------------------------------------------------------------------- section 2.6: adaptive optimisers
+def _steps_below(make, eta, steps=300):
+    point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)
+    optimizer = make(point, lr=eta)
+    J = [point.forward()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            point.forward()
+            point.backward()
+            optimizer.step()
+            J.append(point.forward())
+    below = np.flatnonzero(np.array(J) < 1e-3)
+    return (int(below[0]) if below.size else None), J[-1]
+
+
+def test_the_adaptive_optimisers_table():
+    etas = [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
+    table = {
+        "SGD": [274, 90, None, None, None, None],
+        "Adagrad": [None, None, None, None, 108, 16],
+        "RMSProp": [None, None, 88, 16, 6, 6],
+        "Adadelta": [None] * 6,
+        "Adam": [None, None, 177, 99, 85, 97],
+    }
+    for name, expected in table.items():
+        make = getattr(nn.optim, name)
+        assert [_steps_below(make, eta)[0] for eta in etas] == expected, name
+    assert _steps_below(nn.optim.RMSProp, 0.3)[1] > 1e-2  # reaches J < 1e-3, then rattles about the minimum
+    assert _steps_below(nn.optim.SGD, 0.08)[0] == 32 < min(s for s in table["Adam"] if s is not None)
+    # Adadelta's first step is sqrt(eps) / sqrt(1 - rho) per weight, about 0.003
+    point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)
+    optimizer = nn.optim.Adadelta(point, lr=1.0)
+    point.backward()
+    optimizer.step()
+    np.testing.assert_allclose(np.abs(point.params["x"] - [-8.0, 2.0]), 1e-3 / np.sqrt(0.1), rtol=1e-4)
+
+
+def test_the_optimisers_follow_pytorch_on_the_valley():
+    torch = pytest.importorskip("torch")
+    torch_names = {"RMSProp": "RMSprop"}
+    for name in ("Adagrad", "RMSProp", "Adadelta", "Adam"):
+        point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)
+        optimizer = getattr(nn.optim, name)(point, lr=0.3)
+        x = torch.tensor([-8.0, 2.0], dtype=torch.float64, requires_grad=True)
+        torch_optimizer = getattr(torch.optim, torch_names.get(name, name))([x], lr=0.3)
+        scale = torch.tensor(gd.STRETCHED, dtype=torch.float64)
+        for _ in range(50):
+            point.forward()
+            point.backward()
+            optimizer.step()
+            torch_optimizer.zero_grad()
+            (scale * x**2).sum().backward()
+            torch_optimizer.step()
+        np.testing.assert_allclose(point.params["x"], x.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
 # ----------------------------------------------------------------------------- the lessons
 @pytest.fixture
 def widgets():
@@ -181,6 +348,8 @@ def widgets():
 
 def test_the_learning_rate_lesson_draws_the_path(widgets):
     lesson = gd.learning_rate()
+    assert lesson.sliders["lr"].description == "learning rate η"  # the book's notation, not λ
+    assert "λ" not in lesson.text and "η = 0.10" in lesson.text
     ax_path, ax_k = lesson.figure.axes
     path_line, x1_line = ax_path.lines[-2], ax_k.lines[0]
     np.testing.assert_allclose(np.column_stack(path_line.get_data()), gd.descent_path((5, 5), 0.1, 12))
@@ -230,7 +399,7 @@ def test_the_minibatch_lesson_tightens_with_the_batch(widgets):
     lesson.sliders["batch_size"].value = 100
     assert len(cloud.get_offsets()) == 200
     assert 2.5 < wide / spread() < 20  # about sqrt(100) = 10
-    assert lesson.text.startswith("m = 100")
+    assert lesson.text.startswith("N = 100")
 
 
 # ----------------------------------------------------------------------------- docstrings

@@ -59,6 +59,64 @@ def test_not_gate_with_logits_loss_and_autograd():
     assert float(z.grad) == pytest.approx(sat.not_gate().squared_grad, abs=1e-15)
 
 
+def _train_one_neuron(w, b, loss, eta=0.15, epochs=300, x=1.0, y=0.0):
+    """Section 4.2's loop: Nielsen's neuron, gradient descent on one example; its output before and after each epoch."""
+    outputs = []
+    for _ in range(epochs + 1):
+        a = F.sigmoid(w * x + b)
+        outputs.append(a)
+        dz = (a - y) * a * (1 - a) if loss == "squared" else a - y
+        w, b = w - eta * dz * x, b - eta * dz
+    return np.array(outputs)
+
+
+def test_nielsens_learning_slowdown():
+    """One neuron, x = 1, y = 0, η = 0.15, 300 epochs: Nielsen's book reports outputs 0.09 and 0.20 under the
+    squared loss from (w, b) = (0.6, 0.9) and (2, 2); the cross-entropy has no such slowdown."""
+    runs = {
+        (start, loss): _train_one_neuron(*start, loss)
+        for start in ((0.6, 0.9), (2.0, 2.0))
+        for loss in ("squared", "cross-entropy")
+    }
+    assert runs[(0.6, 0.9), "squared"][0] == pytest.approx(0.82, abs=0.005)
+    assert runs[(2.0, 2.0), "squared"][0] == pytest.approx(0.98, abs=0.005)
+    assert runs[(0.6, 0.9), "squared"][-1] == pytest.approx(0.09, abs=0.005)  # Nielsen's 0.09
+    assert runs[(2.0, 2.0), "squared"][-1] == pytest.approx(0.20, abs=0.005)  # Nielsen's 0.20
+    below_half = {key: int(np.argmax(a < 0.5)) for key, a in runs.items()}
+    assert below_half == {
+        ((0.6, 0.9), "squared"): 36,
+        ((0.6, 0.9), "cross-entropy"): 8,
+        ((2.0, 2.0), "squared"): 232,
+        ((2.0, 2.0), "cross-entropy"): 17,
+    }
+    for start in ((0.6, 0.9), (2.0, 2.0)):
+        assert runs[start, "cross-entropy"][-1] == pytest.approx(0.01, abs=0.005)
+    stuck = runs[(2.0, 2.0), "squared"]
+    assert 0.5 * stuck[0] ** 2 == pytest.approx(0.482, abs=5e-4) and 0.5 * stuck[50] ** 2 == pytest.approx(
+        0.476, abs=5e-4
+    )
+    assert F.sigmoid_prime(np.float64(4.0)) == pytest.approx(0.018, abs=5e-4)  # σ'(w + b) at the start
+    # the loop is gradient descent on the two losses: its step is the library's gradient
+    for loss, library in (("squared", nn.MSELoss()), ("cross-entropy", nn.BCELoss())):
+        neuron, activation = nn.Linear(1, 1, dtype=np.float64), nn.Sigmoid()
+        neuron.params["W"][:], neuron.params["b"][:] = 2.0, 2.0
+        library(activation(neuron(np.array([[1.0]]))), np.array([[0.0]]))
+        neuron.backward(activation.backward(library.backward()))
+        a = F.sigmoid(4.0)
+        assert neuron.grads["W"][0, 0] == pytest.approx(
+            (a * a * (1 - a)) if loss == "squared" else a, rel=1e-12
+        )
+
+
+def test_nielsens_smaller_cross_entropy_rate_takes_about_30_times_as_many_epochs():
+    """Section 4.2: Nielsen runs the cross-entropy with η = 0.005, not the 0.15 of his squared-loss runs; the
+    fall below 0.5 then takes about 30 times as many epochs (228 and 498 against 8 and 17)."""
+    for start, fast in (((0.6, 0.9), 8), ((2.0, 2.0), 17)):
+        slow = int(np.argmax(_train_one_neuron(*start, "cross-entropy", eta=0.005, epochs=1000) < 0.5))
+        assert slow == {8: 228, 17: 498}[fast]
+        assert 25 < slow / fast < 32
+
+
 def test_sigmoid_derivative_is_at_most_a_quarter_and_tanh_at_most_one():
     z = np.linspace(-10, 10, 20001)
     assert F.sigmoid_prime(z).max() == pytest.approx(0.25, abs=1e-15)
@@ -97,6 +155,27 @@ def test_the_numbers_of_section_4_3():
         t = sat.layer_gradient_norms("tanh", depth=10, scale=scale)
         assert s[0] / s[-1] == pytest.approx(sigmoid_ratio, rel=0.05)
         assert t[0] / t[-1] == pytest.approx(tanh_ratio, abs=0.05)
+
+
+def test_relu_stack_keeps_its_ratio_while_its_gradients_explode():
+    """Section 4.3: last layer ≈ 41, 2.7e7, 1.4e13 at ×1, ×2, ×4; first/last 0.59, 0.58, 0.58; ×2 -> ×4 is 2¹⁹."""
+    relu = {scale: sat.layer_gradient_norms("relu", depth=10, scale=scale) for scale in (1.0, 2.0, 4.0)}
+    for scale, (last, first) in {1.0: (41.3, 24.2), 2.0: (2.68e7, 1.54e7), 4.0: (1.40e13, 8.07e12)}.items():
+        assert relu[scale][-1] == pytest.approx(last, rel=0.005) and relu[scale][0] == pytest.approx(
+            first, rel=0.005
+        )
+    ratios = [relu[scale][0] / relu[scale][-1] for scale in (1.0, 2.0, 4.0)]
+    np.testing.assert_allclose(ratios, [0.585, 0.575, 0.575], atol=5e-4)
+    np.testing.assert_allclose(relu[4.0] / relu[2.0], 2.0**19, rtol=0.01)  # every layer's gradient ∝ c¹⁹
+    # from ×1 to ×2 the factor is larger than 2¹⁹, 6.4e5 to 6.7e5: at ×1 the targets cancel part of a − y
+    growth = relu[2.0] / relu[1.0]
+    assert round(growth.min() / 1e5, 1) == 6.4 and round(growth.max() / 1e5, 1) == 6.7
+    assert np.all(growth > 1.2 * 2.0**19)
+    # the ReLU stack starts from He's N(0, 2/32), the sigmoid and tanh stacks from N(0, 1/32)
+    np.testing.assert_allclose(
+        sat.layer_gradient_norms("relu", depth=10, init="he"), relu[1.0], rtol=0, atol=0
+    )
+    assert not np.allclose(sat.layer_gradient_norms("relu", depth=10, init="scaled_normal"), relu[1.0])
 
 
 def test_cross_entropy_gradient_is_softmax_minus_onehot_on_both_paths():
@@ -144,6 +223,12 @@ def test_dead_relu_gets_no_gradient_while_leaky_and_parametric_do():
         layer(X)
         layer.backward(activation.backward(np.ones_like(activation(z))))
         assert np.all(np.abs(layer.grads["W"]).sum(axis=1) > 0)
+    sizes = {}
+    for activation in (nn.LeakyReLU(0.001), nn.PReLU(init=0.25, dtype=np.float64)):
+        layer.backward(activation.backward(np.ones_like(activation(z))))
+        sizes[type(activation).__name__] = np.abs(layer.grads["W"]).sum(axis=1)
+    np.testing.assert_allclose(sizes["LeakyReLU"][3:], 0.02, atol=0.005)  # small, not 0: the numbers of 4.5
+    np.testing.assert_allclose(sizes["PReLU"][3:], 4.30, atol=0.005)
     prelu = nn.PReLU(init=0.25, dtype=np.float64)
     prelu(z)
     prelu.backward(np.ones_like(z))
@@ -239,3 +324,68 @@ def test_vanishing_gradients_lesson_follows_depth_and_scale():
     assert tanh[0] > 10 * tanh[-1]  # ... while tanh explodes
     lesson.set(scale=1.0)
     assert "sigmoid  first layer / last layer = 1." in lesson.text and "e-06" in lesson.text
+
+
+# ----------------------------------------------------------------------------- section 4.7: what saturation costs
+def _section_4_7_data():
+    rng = np.random.default_rng(0)
+    X = np.zeros((512, 1000), dtype=np.float32)
+    for row in X:
+        row[rng.permutation(1000)[:500]] = 1.0
+    y = ((X - 0.5) @ rng.normal(size=1000) > 0).astype(np.float32)[:, None]
+    return X, y
+
+
+def _saturated_net(init):
+    return nn.Sequential(
+        nn.Linear(1000, 30, init=init, bias_init="normal", rng=1),
+        nn.Sigmoid(),
+        nn.Linear(30, 1, rng=2),
+        nn.Sigmoid(),
+    )
+
+
+def test_what_the_saturated_network_learns():
+    """Section 4.7: close losses after 10 epochs (0.589, 0.567), a first layer that moves 77x less, a gradient
+    471x smaller next to its weights, and after 30 epochs 0.327 against 0.013."""
+    X, y = _section_4_7_data()
+    start_ratio = {}
+    for init in ("normal", "scaled_normal"):
+        net = _saturated_net(init)
+        bce = nn.BCELoss()
+        bce(net(X), y)
+        net.backward(bce.backward())
+        start_ratio[init] = np.linalg.norm(net.grads["0.W"]) / np.linalg.norm(net.params["0.W"])
+    assert start_ratio["normal"] == pytest.approx(1.7e-4, rel=0.03)
+    assert start_ratio["scaled_normal"] == pytest.approx(8.2e-2, rel=0.01)
+    assert round(start_ratio["scaled_normal"] / start_ratio["normal"]) == 471  # the chapter's "471 times"
+
+    watched = {}
+    for init in ("normal", "scaled_normal"):
+        net = _saturated_net(init)
+        W0 = {name: net.params[name].copy() for name in ("0.W", "2.W")}
+        optimizer, shuffle = nn.optim.SGD(net, lr=0.5), np.random.default_rng(0)
+        losses, moved, saturated = [], [], []
+        for _ in range(30):
+            one = nn.fit(net, nn.BCELoss(), optimizer, X, y, epochs=1, batch_size=32, rng=shuffle,
+                         progress=False, diagnostics=False)  # fmt: skip
+            losses += one.train_loss
+            moved.append({n: np.linalg.norm(net.params[n] - W0[n]) / np.linalg.norm(W0[n]) for n in W0})
+            saturated.append(np.mean(np.abs(X @ net.params["0.W"].T + net.params["0.b"]) > 6))
+        watched[init] = losses, moved, saturated
+    (loss_n, moved_n, sat_n), (loss_s, moved_s, sat_s) = watched["normal"], watched["scaled_normal"]
+    assert round(loss_n[9], 3) == 0.589 and round(loss_s[9], 3) == 0.567  # close after 10 epochs
+    assert round(loss_n[29], 3) == 0.327 and round(loss_s[29], 3) == 0.013  # far apart after 30
+    assert moved_n[9]["0.W"] == pytest.approx(0.012, abs=5e-4) and moved_s[9]["0.W"] == pytest.approx(
+        0.906, abs=5e-4
+    )
+    assert round(moved_s[9]["0.W"] / moved_n[9]["0.W"]) == 77
+    assert moved_n[9]["2.W"] > 2  # the saturated network learns through its output layer
+    assert min(sat_n) > 0.77 and max(sat_s[:10]) <= 0.02
+    # the single fit of the warning cells follows the same loss curve
+    net = _saturated_net("normal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = nn.fit(net, nn.BCELoss(), nn.optim.SGD(net, lr=0.5), X, y, epochs=3, batch_size=32, rng=0)
+    np.testing.assert_allclose(history.train_loss, loss_n[:3], rtol=1e-6)
+    assert [round(s, 2) for s in history.saturated["1"]] == [0.78, 0.78, 0.78]

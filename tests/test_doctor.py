@@ -65,9 +65,33 @@ def test_without_ipywidgets_it_says_so_and_fails(tmp_path):
     line = _line(result.stdout, "ipywidgets")
     assert line.startswith("  PROBLEM  ipywidgets")
     assert "not importable (ModuleNotFoundError: import of ipywidgets halted" in line
-    assert "the book needs it" in line
-    assert "-m pip install 'ipywidgets>=7.6'" in line
-    assert "problem" in result.stdout.splitlines()[-1] and "each says how" in result.stdout.splitlines()[-1]
+    assert "the book needs it" in line and "Fix:" not in line  # the one command at the end installs it
+    last = result.stdout.splitlines()[-3:]
+    assert last[0].endswith("problems: the book needs them fixed.") or "problem: the book needs it" in last[0]
+    assert last[1] == "One command installs every package missing above:"
+    assert last[2].endswith(' -m pip install -e ".[book,torch]"')  # this checkout, editable
+
+
+def test_a_bare_install_gets_one_install_line(tmp_path):
+    """Without the book's packages and PyTorch: one command, nnlab's two extras, not a line per package."""
+    bare = ("matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "torch", "sklearn")
+    result = _doctor(tmp_path, hide=bare, data_dir=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    installs = [line for line in result.stdout.splitlines() if "pip install" in line]
+    assert len(installs) == 1, result.stdout
+    assert installs[0].endswith(' -m pip install -e ".[book,torch]"')  # this checkout, editable
+    for name in ("matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "torch"):
+        assert _line(result.stdout, name).startswith(f"  PROBLEM  {name}")
+
+
+def test_the_install_line_names_the_extras_of_what_is_missing(monkeypatch):
+    monkeypatch.setattr(doctor, "_python", lambda: "python")
+    monkeypatch.setattr(doctor, "packaged_notebooks", lambda: Path("/site-packages/nnlab/_notebooks"))
+    assert doctor.install_extras(["book", "torch", "book"]) == 'python -m pip install "nnlab[book,torch]"'
+    assert doctor.install_extras(["torch"]) == 'python -m pip install "nnlab[torch]"'
+    monkeypatch.setattr(doctor, "packaged_notebooks", lambda: None)  # an editable install: this checkout
+    monkeypatch.chdir(ROOT / "book")
+    assert doctor.install_extras(["torch"]) == f'python -m pip install -e "{ROOT}[torch]"'
 
 
 def test_missing_mnist_cache_names_the_folder_and_the_fix(tmp_path):
@@ -89,7 +113,10 @@ def test_missing_mnist_cache_names_the_folder_and_the_fix(tmp_path):
     mnist = _line(out, "MNIST")
     assert f"the training and test sets are not cached in {empty}" in mnist
     assert "from nnlab.data import load_mnist; load_mnist('train'); load_mnist('test')" in mnist
-    assert _line(out, "book").startswith(f"  OK       book         {ROOT / 'book'} (")
+    chapters = len(list((ROOT / "book").glob("*.ipynb")))
+    assert _line(out, "book").startswith(
+        f"  OK       book         {chapters} chapters are in the checkout {ROOT}; nnlab lab opens them in "
+    )
     # exit status 1 exactly when some line is a problem (MNIST is one only if a chapter loads it)
     assert result.returncode == (1 if "  PROBLEM " in out else 0), out
 

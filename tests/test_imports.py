@@ -53,19 +53,19 @@ _NO_TORCH = """
     [
         (
             "import nnlab.torch_nn",
-            "nnlab.torch_nn needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')",
+            'nnlab.torch_nn needs PyTorch: pip install "nnlab[torch]"',
         ),
         (
             "from nnlab import torch_nn",
-            "nnlab.torch_nn needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')",
+            'nnlab.torch_nn needs PyTorch: pip install "nnlab[torch]"',
         ),
         (
             "import nnlab.bridge",
-            "nnlab.bridge needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')",
+            'nnlab.bridge needs PyTorch: pip install "nnlab[torch]"',
         ),
         (
             "nnlab.device()",
-            "nnlab.device() needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')",
+            'nnlab.device() needs PyTorch: pip install "nnlab[torch]"',
         ),
     ],
 )

@@ -76,9 +76,20 @@ def installed(wheel, tmp_path_factory) -> Path:
     return site
 
 
-def _run(site: Path, *args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    """The installed ``nnlab`` command, importing the installed package first, with HOME at ``home``."""
-    env = {**os.environ, "PYTHONPATH": str(site), "HOME": str(home)}
+def _run(
+    site: Path, *args: str, cwd: Path, home: Path, hide: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
+    """The installed ``nnlab`` command, importing the installed package first, with HOME at ``home``
+    and the packages ``hide`` names unimportable (as if they were not installed)."""
+    path = [str(site)]
+    if hide:
+        custom = home / "sitecustomize"
+        custom.mkdir(parents=True, exist_ok=True)
+        (custom / "sitecustomize.py").write_text(
+            f"import sys\nfor name in {list(hide)!r}:\n    sys.modules[name] = None\n"
+        )
+        path.append(str(custom))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path), "HOME": str(home)}
     for name in ("XDG_DOCUMENTS_DIR", "XDG_CONFIG_HOME"):
         env.pop(name, None)
     return subprocess.run(
@@ -107,7 +118,7 @@ def test_installed_outside_a_checkout_it_copies_into_a_workspace(installed, tmp_
     elsewhere.mkdir()
     result = _run(installed, "lab", "--check", cwd=elsewhere, home=home)
     assert result.returncode == 0, result.stdout + result.stderr
-    work = home / "Documents" / "nnlab"  # the default: in the user's documents
+    work = home / "Documents" / "nnlab-workspace"  # the default: in the user's documents
     chapters = sorted(p.name for p in (ROOT / "book").glob("*.ipynb"))
     exercises = sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb"))
     assert result.stdout.splitlines()[0] == (
@@ -121,6 +132,8 @@ def test_installed_outside_a_checkout_it_copies_into_a_workspace(installed, tmp_
     assert sorted(p.name for p in (work / "book").glob("*.ipynb")) == chapters
     assert sorted(p.name for p in (work / "exercises").glob("*.ipynb")) == exercises
     assert not (work / "book" / "source").exists()
+    assert sorted(p.name for p in work.iterdir()) == [".nnlab", "README.md", "book", "exercises"]
+    assert (work / "README.md").read_bytes() == (ROOT / "exercises" / "STUDENT_README.md").read_bytes()
     report = _run(installed, "doctor", cwd=elsewhere, home=home).stdout
     assert f"{len(chapters)} chapters ship with nnlab; nnlab lab opens them in {work}" in report
 
@@ -142,13 +155,42 @@ def test_installed_outside_a_checkout_it_copies_into_a_workspace(installed, tmp_
     assert mine.read_text().endswith(" ")  # the student's version, untouched
     assert json.loads((work / "book" / beside).read_text())["metadata"]["nnlab_test"] == "a later version"
 
+    # The same nnlab started again: nothing more beside; the copy beside, once deleted, stays deleted.
+    (work / "book" / beside).unlink()
+    for _ in range(2):
+        third = _run(installed, "lab", "--check", cwd=elsewhere, home=home)
+        assert third.returncode == 0, third.stdout + third.stderr
+        assert "beside" not in third.stdout and "copied" not in third.stdout
+    assert sorted(p.name for p in (work / "book").glob("*.ipynb")) == chapters
 
-def test_installed_inside_a_checkout_it_opens_the_checkout(installed, tmp_path):
+
+def test_a_bare_install_gets_one_install_line(installed, tmp_path):
+    bare = ("matplotlib", "ipywidgets", "jupyterlab", "ipykernel", "torch", "sklearn")
+    result = _run(installed, "doctor", cwd=tmp_path, home=tmp_path / "home", hide=bare)
+    assert result.returncode == 1, result.stdout + result.stderr
+    installs = [line for line in result.stdout.splitlines() if "pip install" in line]
+    assert len(installs) == 1 and installs[0].endswith(' -m pip install "nnlab[book,torch]"'), result.stdout
+    lab = _run(installed, "lab", "--check", cwd=tmp_path, home=tmp_path / "home", hide=bare)
+    assert lab.returncode == 1 and 'pip install "nnlab[book]"' in lab.stderr
+    assert not (tmp_path / "home" / "nnlab-workspace").exists()  # nothing copied before failing
+
+
+def test_installed_inside_a_checkout_it_opens_the_workspace(installed, tmp_path):
+    """The workspace wins, filled from the wheel's notebooks; the checkout opens only with --dir."""
     pytest.importorskip("jupyterlab")
-    (tmp_path / "home").mkdir()
-    origin = _run(installed, "doctor", cwd=ROOT, home=tmp_path / "home")
+    home = tmp_path / "home"
+    home.mkdir()
+    work = home / "nnlab-workspace"
+    origin = _run(installed, "doctor", cwd=ROOT, home=home)
     assert f"nnlab        {__version__} at {installed / 'nnlab'}" in origin.stdout  # the wheel's code runs
-    result = _run(installed, "lab", "--check", cwd=ROOT, home=tmp_path / "home")
+    assert f"chapters ship with nnlab; nnlab lab opens them in {work}" in origin.stdout
+    result = _run(installed, "lab", "--check", cwd=ROOT / "book", home=home)  # in a subfolder of the checkout
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"(checkout: {ROOT}; /lab page served;" in result.stdout
-    assert "copied" not in result.stdout and not (tmp_path / "home" / "nnlab").exists()
+    assert result.stdout.startswith(f"nnlab lab: opening your workspace {work}, not the repository {ROOT} ")
+    assert f"(workspace: {work}; /lab page served;" in result.stdout
+    packaged = installed / "nnlab" / "_notebooks"
+    for rel, path in shipped_files(packaged):
+        assert (work / rel).read_bytes() == path.read_bytes(), rel  # copied from the wheel
+    checkout = _run(installed, "lab", "--check", "--dir", str(ROOT), cwd=tmp_path, home=home)
+    assert checkout.returncode == 0, checkout.stdout + checkout.stderr
+    assert f"(checkout: {ROOT}; /lab page served;" in checkout.stdout and "copied" not in checkout.stdout

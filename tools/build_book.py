@@ -193,9 +193,23 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             seconds = build(source)
             print(f"built book/{source.with_suffix('.ipynb').name} in {seconds:.1f} s")
-        for problem in problems(BOOK / source.with_suffix(".ipynb").name):
+        notebook = BOOK / source.with_suffix(".ipynb").name
+        if not notebook.is_file():
+            print(
+                f"{notebook.name} is missing: build it with `python tools/build_book.py {source.name[:2]}`.",
+                file=sys.stderr,
+            )
+            bad += 1
+            continue
+        for problem in problems(notebook):
             print(problem, file=sys.stderr)
             bad += 1
+    if args.check and not bad:
+        n = len(sources)
+        print(
+            f"build_book --check: OK, {n} chapter notebook{'s' * (n != 1)} built from"
+            f" {'its source' if n == 1 else 'their sources'} and clean."
+        )
     return 1 if bad else 0
 
 

@@ -77,7 +77,11 @@ def check() -> int:
             if not committed.exists() or committed.read_bytes() != made.read_bytes():
                 stale.append(str(committed.relative_to(ROOT)))
     if stale:
-        print("out of date (run python tools/build_exercises.py): " + ", ".join(stale))
+        built = ", ".join(stale)
+        print(
+            f"out of date: {built}. Running python tools/build_exercises.py rebuilds them from"
+            " exercises/source/ and overwrites them, with anything typed into them."
+        )
         return 1
     print("exercises are up to date")
     return 0

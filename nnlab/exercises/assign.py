@@ -11,7 +11,12 @@ For each source ``NAME.ipynb`` it writes
   so that they ship with the package).
 
 Every source is checked and run before anything is written: a mistake gets one sentence naming the
-cell, exit status 2, and no file. The same sources always give byte-identical files.
+cell, exit status 2, and no file. The same sources always give byte-identical files. Each cell of a
+source (and each call of a solution on a test) may run ``--cell-timeout`` seconds (default 60).
+
+``--hidden-seed S`` redraws the random inputs of the hidden tests from the instructor's seed ``S``
+and computes their expected values from the solution, so a course's bundle differs from the public
+one. ``--gradescope`` also writes ``DIR/autograder.zip`` for Gradescope (see ``nnlab.grading.gradescope``).
 """
 
 from __future__ import annotations
@@ -23,16 +28,38 @@ from pathlib import Path
 __all__ = ["add_parser", "assign", "main"]
 
 
-def assign(sources: list[Path | str], out: Path | str, public_dir: Path | str | None = None) -> list[Path]:
-    """Build every source, then write all files; return their paths. Raises ``SourceError`` first if any is wrong."""
+def assign(
+    sources: list[Path | str],
+    out: Path | str,
+    public_dir: Path | str | None = None,
+    *,
+    hidden_seed: int | None = None,
+    cell_timeout: float | None = None,
+    gradescope: bool = False,
+) -> list[Path]:
+    """Build every source, then write all files; return their paths. Raises ``SourceError`` first if any is wrong.
+
+    ``hidden_seed`` redraws the hidden tests' random inputs; ``cell_timeout`` limits each cell's time
+    (default ``source.CELL_TIMEOUT``); ``gradescope`` also writes ``out/autograder.zip``.
+    """
     from .format import dump_json
-    from .source import SourceError, build, notebook_text
+    from .source import CELL_TIMEOUT, SourceError, build, notebook_text
 
     out = Path(out)
     public = Path(public_dir) if public_dir is not None else out / "public"
-    files: dict[Path, str] = {}
+    files: dict[Path, str | bytes] = {}
+    owners: dict[str, str] = {}
+    bundles: dict[str, str] = {}
+    timeout = CELL_TIMEOUT if cell_timeout is None else cell_timeout
     for source in map(Path, sources):
-        built = build(source)
+        built = build(source, timeout=timeout, hidden_seed=hidden_seed)
+        for question in built.bundle["questions"]:
+            if question["name"] in owners:
+                raise SourceError(
+                    f"{source.name}: the question {question['name']} is also in {owners[question['name']]};"
+                    " question names must be unique across the exercise files (check would mix them up)."
+                )
+            owners[question["name"]] = source.name
         student = out / f"{source.stem}.ipynb"
         if student.resolve() == source.resolve():
             raise SourceError(
@@ -48,9 +75,17 @@ def assign(sources: list[Path | str], out: Path | str, public_dir: Path | str | 
                     f"{source.name}: two sources named {source.stem} would write the same file {path}."
                 )
             files[path] = text
+        bundles[f"{source.stem}.json"] = dump_json(built.bundle)
+    if gradescope:
+        from ..grading.gradescope import autograder_zip
+
+        files[out / "autograder.zip"] = autograder_zip(bundles)
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8", newline="\n")
     return list(files)
 
 
@@ -71,6 +106,19 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--public-dir", type=Path, default=None, help="folder for the public tests (default: OUT/public)"
     )
+    parser.add_argument(
+        "--hidden-seed",
+        type=int,
+        default=None,
+        metavar="S",
+        help="redraw the hidden tests' random inputs from seed S (keep S private) and recompute their expected values",
+    )
+    parser.add_argument(
+        "--cell-timeout", type=float, default=None, help="seconds each cell of a source may run (default 60)"
+    )
+    parser.add_argument(
+        "--gradescope", action="store_true", help="also write OUT/autograder.zip for Gradescope"
+    )
     return parser
 
 
@@ -79,7 +127,14 @@ def run(args: argparse.Namespace) -> int:
     from .source import SourceError
 
     try:
-        written = assign(args.sources, args.out, args.public_dir)
+        written = assign(
+            args.sources,
+            args.out,
+            args.public_dir,
+            hidden_seed=getattr(args, "hidden_seed", None),
+            cell_timeout=getattr(args, "cell_timeout", None),
+            gradescope=getattr(args, "gradescope", False),
+        )
     except SourceError as exc:
         print(f"nnlab assign: {exc}", file=sys.stderr)
         return 2

@@ -10,15 +10,19 @@ JSON encoding of values (``encode`` / ``decode``):
 
 - ``None``, booleans, integers, floats and strings stay themselves; lists stay lists;
 - a NumPy array or scalar: ``{"__ndarray__": nested list, "dtype": "float64", "shape": [2, 3]}``;
-- a tuple: ``{"__tuple__": [...]}``; a dict with string keys: ``{"__dict__": {...}}``.
+- a tuple: ``{"__tuple__": [...]}``; a dict with string keys: ``{"__dict__": {...}}``;
+- NaN and infinity stay standard JSON: a float is ``{"__float__": "nan"}`` (or ``"inf"``, ``"-inf"``),
+  and inside an array's list they are the strings ``"nan"``, ``"inf"`` and ``"-inf"``.
 
 Floats are written with Python's shortest exact repr, so a value survives the round trip bit for bit.
+Complex numbers cannot be stored (``TypeError`` with a sentence saying so).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,13 +60,25 @@ def encode(value: Any) -> Any:
     """A JSON-ready copy of ``value`` (see the module docstring); anything else raises ``TypeError``."""
     if value is None or isinstance(value, (bool, str)):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, np.generic):
+    if isinstance(value, int) and not isinstance(value, np.generic):
         return value
+    if isinstance(value, float) and not isinstance(value, np.generic):
+        return value if math.isfinite(value) else {"__float__": _NONFINITE[_nonfinite_key(value)]}
+    if isinstance(value, complex) or (
+        isinstance(value, (np.ndarray, np.generic)) and np.asarray(value).dtype.kind == "c"
+    ):
+        raise TypeError(
+            "complex numbers cannot be stored in an exercise file; store the real and imaginary parts"
+            " as two real arrays"
+        )
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
-        if arr.dtype == object or arr.dtype.kind not in "biufc":
+        if arr.dtype == object or arr.dtype.kind not in "biuf":
             raise TypeError(f"cannot store an array of dtype {arr.dtype} in an exercise file")
-        return {"__ndarray__": arr.tolist(), "dtype": str(arr.dtype), "shape": list(arr.shape)}
+        data = arr.tolist()
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            data = _finite_json(data)
+        return {"__ndarray__": data, "dtype": str(arr.dtype), "shape": list(arr.shape)}
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -74,11 +90,29 @@ def encode(value: Any) -> Any:
     raise TypeError(f"cannot store a {type(value).__name__} in an exercise file")
 
 
+_NONFINITE = {"nan": "nan", "inf": "inf", "-inf": "-inf"}
+
+
+def _nonfinite_key(x: float) -> str:
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _finite_json(data: Any) -> Any:
+    """An array's nested list with NaN and infinities written as the strings NumPy reads back."""
+    if isinstance(data, list):
+        return [_finite_json(v) for v in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return _nonfinite_key(data)
+    return data
+
+
 def decode(data: Any) -> Any:
     """The value ``encode`` wrote: arrays come back with their dtype and shape."""
     if isinstance(data, list):
         return [decode(v) for v in data]
     if isinstance(data, dict):
+        if "__float__" in data and data["__float__"] in _NONFINITE:
+            return float(data["__float__"])
         if "__ndarray__" in data:
             return np.array(data["__ndarray__"], dtype=data["dtype"]).reshape(data["shape"])
         if "__tuple__" in data:
@@ -99,7 +133,7 @@ def dump_json(data: Any) -> str:
 
 
 def _dump(data: Any, level: int) -> str:
-    flat = json.dumps(data, ensure_ascii=False, allow_nan=True)
+    flat = json.dumps(data, ensure_ascii=False, allow_nan=False)
     compact = (
         not isinstance(data, (dict, list))
         or (isinstance(data, dict) and ("__ndarray__" in data or len(flat) <= 60))
@@ -115,26 +149,54 @@ def _dump(data: Any, level: int) -> str:
 
 
 def describe(value: Any) -> str:
-    """A value's shape and dtype the way feedback prints them: ``(4, 3) float64``, ``a float64 number``."""
-    if isinstance(value, (tuple, list)) and not _numeric_list(value):
-        return f"a {type(value).__name__} of {len(value)}"
+    """A value's kind, shape and dtype the way feedback prints them, in plain words.
+
+    ``(4, 3) float64`` for an array, ``a float64 number``, ``a whole number, int64``, ``a bool, True or
+    False``, ``a list of 1 number``, ``a tuple of 3 items``, ``None``, ``a string``. Never the value itself,
+    so it is safe to print for a hidden test.
+    """
     if value is None:
         return "None"
     if isinstance(value, str):
-        return "a str"
-    if isinstance(value, (bool, int, float, np.generic, np.ndarray, list, tuple)):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        kind = type(value).__name__
+        numbers = all(_is_number(v) for v in value)
+        return f"a {kind} of {_count(len(value), 'number' if numbers and value else 'item')}"
+    if isinstance(value, dict):
+        return f"a dict of {_count(len(value), 'key')}"
+    if isinstance(value, (bool, int, float, complex, np.generic, np.ndarray)):
         arr = np.asarray(value)
         if arr.ndim == 0:
-            return f"a {arr.dtype} number"
+            return _scalar_kind(arr.dtype)
+        if arr.dtype == object:
+            return f"{_shape(arr.shape)} array of Python objects"
         return f"{_shape(arr.shape)} {arr.dtype}"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name} object"
 
 
-def _numeric_list(value: Sequence) -> bool:
-    try:
-        return np.asarray(value).dtype.kind in "biuf"
-    except (ValueError, TypeError):
-        return False
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _scalar_kind(dtype: np.dtype) -> str:
+    kind = dtype.kind
+    if kind == "f":
+        return f"a {dtype} number"
+    if kind in "iu":
+        return f"a whole number, {dtype}"
+    if kind == "b":
+        return "a bool, True or False"
+    if kind == "c":
+        return f"a complex number, {dtype}"
+    if kind == "O":
+        return "a Python object"
+    return f"a value of dtype {dtype}"
 
 
 def _shape(shape: Sequence[int]) -> str:
@@ -159,13 +221,18 @@ class Outcome:
     """How a received value compares with the expected one: ``ok``, and the lines that say why not.
 
     ``wrong_shape`` is True when the received value is not even the right kind of thing: a wrong shape,
-    a non-numeric dtype, a wrong type, a tuple with the wrong number of parts, ``None``. The lines
-    then say all there is to say; a hint about the numbers would be beside the point.
+    a non-numeric dtype, True/False where numbers are due, a list where an array is due, a wrong type,
+    a tuple with the wrong number of parts, ``None``. The lines then say all there is to say; a hint
+    about the numbers would be beside the point. ``diagnosis`` names a cause the value itself shows,
+    never revealing the expected values, and ``cause`` is its kind: ``"truncated"`` (whole numbers
+    where fractions are due) or ``"nonfinite"`` (NaN or infinity where numbers are due).
     """
 
     ok: bool
     lines: list[str] = field(default_factory=list)
     wrong_shape: bool = False
+    diagnosis: str | None = None
+    cause: str | None = None
 
     def __bool__(self) -> bool:
         return self.ok
@@ -183,10 +250,12 @@ def compare(
     """Compare a received value with the expected one (both decoded); say what differs.
 
     Numbers and arrays must have the expected shape and agree to ``|got - want| <= atol + rtol*|want|``
-    (NumPy's ``allclose``); any numeric dtype is accepted and both dtypes are shown. A tuple must have
-    as many parts as expected, each compared in turn and called by ``names`` when given. With
-    ``reveal=False`` the lines never contain the expected values (only shapes, dtypes and the index).
-    ``Outcome.wrong_shape`` tells a wrong kind of value (shape, dtype, type, parts) from wrong numbers.
+    (NumPy's ``allclose``); any numeric dtype is accepted and both dtypes are shown, but True/False
+    values are not numbers, and a list or tuple is not an array (each is a wrong kind of value). A
+    tuple must have as many parts as expected, each compared in turn and called by ``names`` when
+    given. With ``reveal=False`` the lines never contain the expected values (only shapes, dtypes and
+    the index). ``Outcome.wrong_shape`` tells a wrong kind of value (shape, dtype, type, parts) from
+    wrong numbers; ``Outcome.diagnosis`` names truncation to whole numbers, NaN or infinity.
     """
     if isinstance(expected, tuple):
         if not isinstance(received, (tuple, list)) or len(received) != len(expected):
@@ -196,14 +265,11 @@ def compare(
                 [f"expected a tuple of {len(expected)} ({_names(names, len(expected))}); got {what}."],
                 wrong_shape=True,
             )
-        lines: list[str] = []
-        wrong_shape = False
+        parts = []
         for i, (got, want) in enumerate(zip(received, expected)):
             label = names[i] if names and i < len(names) else f"part {i + 1}"
-            part = compare(got, want, rtol=rtol, atol=atol, reveal=reveal)
-            lines += [f"{label}: {line}" for line in part.lines]
-            wrong_shape = wrong_shape or part.wrong_shape
-        return Outcome(not lines, lines, wrong_shape)
+            parts.append((label, compare(got, want, rtol=rtol, atol=atol, reveal=reveal)))
+        return _joined(parts)
     if expected is None or isinstance(expected, str):
         if received == expected and type(received) is type(expected):
             return Outcome(True)
@@ -215,14 +281,26 @@ def compare(
             return Outcome(
                 False, [f"expected a dict with keys {sorted(expected)}; got {_short(received)}."], True
             )
-        lines = []
-        wrong_shape = False
-        for key in expected:
-            part = compare(received[key], expected[key], rtol=rtol, atol=atol, reveal=reveal)
-            lines += [f"{key}: {line}" for line in part.lines]
-            wrong_shape = wrong_shape or part.wrong_shape
-        return Outcome(not lines, lines, wrong_shape)
+        return _joined(
+            [
+                (key, compare(received[key], expected[key], rtol=rtol, atol=atol, reveal=reveal))
+                for key in expected
+            ]
+        )
     return _compare_arrays(received, expected, rtol=rtol, atol=atol, reveal=reveal)
+
+
+def _joined(parts: list[tuple[str, Outcome]]) -> Outcome:
+    """One outcome for the parts of a tuple or dict: every part's lines, each called by its label."""
+    lines = [f"{label}: {line}" for label, part in parts for line in part.lines]
+    notes = [f"{label}: {part.diagnosis}" for label, part in parts if part.diagnosis]
+    return Outcome(
+        not lines,
+        lines,
+        any(part.wrong_shape for _, part in parts),
+        " ".join(notes) if notes else None,
+        next((part.cause for _, part in parts if part.cause), None),
+    )
 
 
 def _names(names: Sequence[str] | None, n: int) -> str:
@@ -240,12 +318,32 @@ def _compare_arrays(received: Any, expected: Any, *, rtol: float, atol: float, r
         return Outcome(
             False, [f"expected {describe(expected)}; got None. Did you forget to return the result?"], True
         )
+    if isinstance(received, (list, tuple)) and not isinstance(expected, (list, tuple)):
+        # a list is not an array: list + list concatenates and 2 * list repeats, so say so at once
+        due = "a NumPy array" if want.ndim else "a number"
+        return Outcome(
+            False,
+            [
+                f"expected {describe(expected)}; got {describe(received)}. Return {due}, not a"
+                f" {type(received).__name__}{': np.array(...) makes one' if want.ndim else ''}."
+            ],
+            True,
+        )
     try:
         got = np.asarray(received)
     except (ValueError, TypeError):
         got = None
     if got is None or got.dtype == object or got.dtype.kind not in "biuf" or got.shape != want.shape:
         return Outcome(False, [f"expected {describe(expected)}; got {describe(received)}."], True)
+    if got.dtype.kind == "b" and want.dtype.kind != "b":
+        return Outcome(
+            False,
+            [
+                f"expected {describe(expected)}; got {describe(received) if got.ndim else 'a bool'}:"
+                " True/False, not numbers. Turn a comparison into numbers, e.g. (z > 0).astype(int)."
+            ],
+            True,
+        )
     if want.size == 0:
         return Outcome(True)
     with np.errstate(invalid="ignore", over="ignore"):
@@ -255,21 +353,70 @@ def _compare_arrays(received: Any, expected: Any, *, rtol: float, atol: float, r
             return Outcome(True)
         err = np.where(close, 0.0, np.abs(g - w))
         err = np.where(np.isnan(err), np.inf, err)
+    diagnosis, cause = _diagnosis(got, g, w, ~close)
     where = np.unravel_index(int(np.argmax(err)), want.shape)
     if want.ndim == 0:
         if reveal:
-            return Outcome(False, [f"expected {_num(w)}; got {_num(g)} ({describe(received)})."])
-        return Outcome(False, [f"{_num(g)} is not the expected value ({describe(received)})."])
+            return Outcome(
+                False, [f"expected {_num(w)}; got {_num(g)} ({describe(received)})."], False, diagnosis, cause
+            )
+        return Outcome(
+            False, [f"{_num(g)} is not the expected value ({describe(received)})."], False, diagnosis, cause
+        )
     index = tuple(int(i) for i in where)
-    head = f"{int((~close).sum())} of {want.size} entries differ (expected {describe(expected)}; got {describe(received)})"
+    wrong = int((~close).sum())
+    head = f"{wrong} of {want.size} {'entry' if want.size == 1 else 'entries'} {'differs' if wrong == 1 else 'differ'} (expected {describe(expected)}; got {describe(received)})"
     if reveal:
         return Outcome(
             False,
             [
                 f"{head}; the largest error is {_num(err[where])} at index {index}: expected {_num(w[where])}, got {_num(g[where])}."
             ],
+            False,
+            diagnosis,
+            cause,
         )
-    return Outcome(False, [f"{head}; the largest error is at index {index}."])
+    return Outcome(False, [f"{head}; the largest error is at index {index}."], False, diagnosis, cause)
+
+
+def _diagnosis(
+    got: np.ndarray, g: np.ndarray, w: np.ndarray, wrong: np.ndarray
+) -> tuple[str | None, str | None]:
+    """A cause the received numbers show by themselves: NaN or infinity, or whole numbers where fractions are due."""
+    if not np.isfinite(g[wrong]).all() and np.isfinite(w[wrong]).all():
+        return (
+            "Your answer holds NaN or infinity where the expected values are finite: look for an overflow"
+            " (np.exp of a large number), a log of 0 or a division by 0.",
+            "nonfinite",
+        )
+    with np.errstate(invalid="ignore"):
+        fraction = wrong & (np.abs(w - np.round(w)) > 1e-9)
+        if not fraction.any():
+            return None, None  # whole numbers are due where the answer is wrong: truncation is not the cause
+        whole = np.all(g[wrong] == np.round(g[wrong]))
+        truncated = whole and bool(
+            np.all(
+                (g[wrong] == np.trunc(w[wrong]))
+                | (g[wrong] == np.floor(w[wrong]))
+                | (g[wrong] == np.round(w[wrong]))
+            )
+        )
+    if got.dtype.kind in "iu":
+        kind = "an integer array" if got.ndim else "a whole number"
+        cause = "they look truncated" if truncated else "an integer result cannot hold them"
+        return (
+            f"Your answer is {kind} ({got.dtype}) where the expected values have fractions: {cause}."
+            " `//`, int(...) or an integer array (np.array([1, 2]), np.zeros(n, dtype=int)) drops the"
+            " fraction; compute with floats and `/`.",
+            "truncated",
+        )
+    if truncated:
+        return (
+            "Your numbers are whole where the expected values have fractions: they look truncated, as `//`,"
+            " int(...), np.floor or an integer array would do. Compute with floats and `/`.",
+            "truncated",
+        )
+    return None, None
 
 
 def _num(x: float) -> str:

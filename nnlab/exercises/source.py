@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import difflib
 import io
 import json
 import re
+import signal
+import threading
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +62,8 @@ ASSIGNMENT = re.compile(r"^(?P<target>\s*[A-Za-z_][\w.\[\], ]*?\s*=)(?!=)")
 NBVAL_LINE = re.compile(r"^\s*#\s*NBVAL_\w+\s*$")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 ROLES = ("question", "points", "public", "hidden")
+CELL_TIMEOUT = 60.0
+"""Seconds one cell of a source (or one call of a solution on a test) may run in ``nnlab assign``."""
 
 
 class SourceError(ValueError):
@@ -127,6 +133,7 @@ def _cells(nb: dict, path: Path) -> list[_Cell]:
             )
         seen_ids[cell.id] = i
         tags = data.get("metadata", {}).get("tags", []) or []
+        _check_tags(tags, cell, path)
         roles = [t for t in tags if t.split(":", 1)[0] in ROLES and ":" in t]
         named = [t for t in roles if not t.startswith("points:")]
         if len(named) > 1:
@@ -159,6 +166,24 @@ def _cells(nb: dict, path: Path) -> list[_Cell]:
             )
         cells.append(cell)
     return cells
+
+
+def _check_tags(tags: list, cell: _Cell, path: Path) -> None:
+    """A tag shaped like a role (``word:NAME``) must be one of the four roles: a typo is an error, not silently ignored.
+
+    A mistyped ``hiden:NAME`` would otherwise leave a hidden test cell in the student notebook.
+    """
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise SourceError(f"{path.name}: {cell.where()} has the tag {tag!r}, which is not a string.")
+        key = tag.split(":", 1)[0]
+        close = difflib.get_close_matches(key.lower(), ROLES, n=1, cutoff=0.6)
+        if (":" in tag and key not in ROLES) or (":" not in tag and key.lower() in ROLES):
+            hint = f" (did you mean {close[0]}:...?)" if close else ""
+            raise SourceError(
+                f"{path.name}: {cell.where()} has the tag {tag!r}, which nnlab assign does not know{hint};"
+                " the role tags are question:NAME, points:N, public:NAME and hidden:NAME."
+            )
 
 
 def _check_markers(cell: _Cell, path: Path) -> bool:
@@ -278,7 +303,82 @@ def _runnable(text: str) -> str:
     return "".join(("# " + line) if line.lstrip().startswith(("%", "!")) else line for line in _lines(text))
 
 
-def _run(cells: list[_Cell], questions: dict[str, _Question], path: Path) -> None:
+class _TimeLimit(BaseException):
+    """Raised in the main thread when a cell of a source runs past its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Interrupt the block after ``seconds`` (main thread on POSIX; elsewhere no limit)."""
+    usable = (
+        seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def _expired(signum: int, frame: Any) -> None:
+        raise _TimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _reseeded(seed: int | None, salt: str):
+    """Inside a hidden test cell: NumPy's generators draw from the instructor's ``seed`` mixed into theirs.
+
+    ``np.random.default_rng(k)`` gives the generator of ``SeedSequence([seed, cell, k])`` and
+    ``np.random.seed(k)`` sets the legacy generator up the same way, so every input a hidden cell draws
+    at random changes with ``seed`` (literal inputs stay as written).
+    """
+    if seed is None:
+        yield
+        return
+    import numpy as np
+
+    mix = zlib.crc32(salt.encode("utf-8"))
+    original_rng, original_seed = np.random.default_rng, np.random.seed
+
+    def _entropy(value: Any) -> list[int]:
+        if value is None:
+            return []
+        if isinstance(value, (int, np.integer)):
+            return [abs(int(value))]
+        if isinstance(value, (list, tuple)) and all(isinstance(v, (int, np.integer)) for v in value):
+            return [abs(int(v)) for v in value]
+        raise SourceError(
+            f"with --hidden-seed, a hidden test cell must seed its generators with integers, not {type(value).__name__}."
+        )
+
+    def default_rng(value: Any = None) -> Any:
+        return original_rng(np.random.SeedSequence([int(seed), mix, *_entropy(value)]))
+
+    def legacy_seed(value: Any = None) -> None:
+        state = np.random.SeedSequence([int(seed), mix, *_entropy(value)]).generate_state(1)[0]
+        original_seed(int(state))
+
+    np.random.default_rng, np.random.seed = default_rng, legacy_seed
+    legacy_seed(0)
+    try:
+        yield
+    finally:
+        np.random.default_rng, np.random.seed = original_rng, original_seed
+
+
+def _run(
+    cells: list[_Cell],
+    questions: dict[str, _Question],
+    path: Path,
+    *,
+    timeout: float | None = CELL_TIMEOUT,
+    hidden_seed: int | None = None,
+) -> None:
     from . import student
 
     namespace: dict[str, Any] = {"__name__": "__main__"}
@@ -289,13 +389,30 @@ def _run(cells: list[_Cell], questions: dict[str, _Question], path: Path) -> Non
                 continue
             recording = authoring.Recording() if cell.role in ("public", "hidden") else None
             authoring._recording = recording
+            seed = hidden_seed if cell.role == "hidden" else None
             try:
                 code = compile(_runnable(cell.text), f"<{path.name} {cell.where()}>", "exec")
-                with contextlib.redirect_stdout(io.StringIO()):
+                with (
+                    contextlib.redirect_stdout(io.StringIO()),
+                    _time_limit(timeout),
+                    _reseeded(seed, cell.id),
+                ):
                     exec(code, namespace)
             except SyntaxError as exc:
                 raise SourceError(
                     f"{path.name}: {cell.where()} is not valid Python: {exc.msg} on line {exc.lineno}."
+                ) from None
+            except SourceError:
+                raise
+            except _TimeLimit:
+                raise SourceError(
+                    f"{path.name}: {cell.where()} ran longer than {timeout:g} s, the time limit per cell"
+                    " (an endless loop? raise the limit with --cell-timeout)."
+                ) from None
+            except SystemExit as exc:
+                raise SourceError(
+                    f"{path.name}: {cell.where()} called sys.exit({exc.code!r}); a source must run to its end"
+                    " (remove the exit, or raise an exception that says what is wrong)."
                 ) from None
             except Exception as exc:
                 raise SourceError(
@@ -332,7 +449,9 @@ def _encoded(value: Any, what: str, cell: _Cell, path: Path) -> Any:
         ) from None
 
 
-def _question_data(question: _Question, path: Path) -> dict:
+def _question_data(
+    question: _Question, path: Path, *, timeout: float | None = CELL_TIMEOUT, reseeded: bool = False
+) -> dict:
     qcell = question.cell
     kind = "function" if callable(question.value) else "value"
     names = next((r.returns for _, r in question.public + question.hidden if r.returns), None)
@@ -358,7 +477,17 @@ def _question_data(question: _Question, path: Path) -> dict:
                     "kwargs": _encoded(dict(case.kwargs), "an argument of " + what, cell, path),
                 }
                 try:
-                    result = run_test(question.value, test, kind=kind)
+                    with _time_limit(timeout):
+                        result = run_test(question.value, test, kind=kind)
+                except _TimeLimit:
+                    raise SourceError(
+                        f"{path.name}: {cell.where()}: the solution of {qcell.name} ran longer than {timeout:g} s on {what}"
+                        " (an endless loop? raise the limit with --cell-timeout)."
+                    ) from None
+                except SystemExit as exc:
+                    raise SourceError(
+                        f"{path.name}: {cell.where()}: the solution of {qcell.name} called sys.exit({exc.code!r}) on {what}."
+                    ) from None
                 except Exception as exc:
                     raise SourceError(
                         f"{path.name}: {cell.where()}: the solution of {qcell.name} raised {type(exc).__name__} ({exc}) on {what}."
@@ -366,7 +495,7 @@ def _question_data(question: _Question, path: Path) -> dict:
                 test["expected"] = _encoded(result, f"the solution's output on {what}", cell, path)
                 test["rtol"], test["atol"] = rtol, atol
                 expected = decode(test["expected"])
-                if case.expect is not authoring._NO_EXPECT:
+                if case.expect is not authoring._NO_EXPECT and not (reseeded and visibility == "hidden"):
                     outcome = compare(expected, case.expect, rtol=rtol, atol=atol, names=names)
                     if not outcome:
                         raise SourceError(
@@ -425,16 +554,24 @@ def _student_cell(cell: _Cell) -> dict:
     return out
 
 
-def build(path: Path | str) -> Built:
-    """Read, check and run one source; return the student notebook, the bundle and the public tests."""
+def build(path: Path | str, *, timeout: float | None = CELL_TIMEOUT, hidden_seed: int | None = None) -> Built:
+    """Read, check and run one source; return the student notebook, the bundle and the public tests.
+
+    ``timeout``: seconds each cell (and each call of a solution on a test) may run. ``hidden_seed``:
+    redraw the random inputs of the hidden tests from this seed (see ``_reseeded``); the expected
+    values are computed from the solution on the new inputs, and ``expect=`` of hidden cases is not
+    checked (it was written for the old inputs).
+    """
     path = Path(path)
     nb = _read(path)
     cells = _cells(nb, path)
     questions = _plan(cells, path)
     if not questions:
         raise SourceError(f"{path.name} has no cell tagged question:NAME, so there is nothing to assign.")
-    _run(cells, questions, path)
-    data = [_question_data(q, path) for q in questions.values()]
+    _run(cells, questions, path, timeout=timeout, hidden_seed=hidden_seed)
+    data = [
+        _question_data(q, path, timeout=timeout, reseeded=hidden_seed is not None) for q in questions.values()
+    ]
     stem = path.stem
     student = {
         "cells": [_student_cell(c) for c in cells if c.role not in ("public", "hidden")],
@@ -453,19 +590,51 @@ def build(path: Path | str) -> Built:
         "notebook": f"{stem}.ipynb",
         "total_points": sum(q["points"] for q in data),
     }
-    bundle = {**header, "questions": data}
+    bundle = {**header, "questions": data, "cells": _instructor_cells(cells)}
     public = {
         **header,
         "questions": [
             {
                 **{k: v for k, v in q.items() if k != "tests"},
                 "hidden_tests": sum(t["visibility"] == "hidden" for t in q["tests"]),
-                "tests": [t for t in q["tests"] if t["visibility"] == "public"],
+                "tests": [_public_test(t, q["kind"]) for t in q["tests"] if t["visibility"] == "public"],
             }
             for q in data
         ],
     }
+    # The student notebook carries its own public tests (metadata "nnlab" -> "questions"), so check()
+    # and summary() know every question it asks, even one this nnlab's package does not ship.
+    # (The count of hidden tests is called "graded_tests" there: the notebook names no hidden thing.)
+    student["metadata"]["nnlab"]["questions"] = [
+        {
+            **{k: v for k, v in q.items() if k not in ("tests", "hidden_tests")},
+            "graded_tests": q["hidden_tests"],
+            "tests": [{k: v for k, v in t.items() if k not in ("cell_id", "visibility")} for t in q["tests"]],
+        }
+        for q in public["questions"]
+    ]
     return Built(student, bundle, public)
+
+
+def _public_test(test: dict, kind: str) -> dict:
+    """A public test as it ships to students: a value question's expected answer stays out (it IS the answer)."""
+    if kind != "value":
+        return test
+    return {k: v for k, v in test.items() if k != "expected"}
+
+
+def _instructor_cells(cells: list[_Cell]) -> list[dict]:
+    """The code cells of the student notebook, for ``nnlab grade``: the instructor's text, or the question
+    a cell answers (the grader takes that cell's text from the submission)."""
+    out = []
+    for cell in cells:
+        if cell.data.get("cell_type") != "code" or cell.role in ("public", "hidden"):
+            continue
+        if cell.role == "question":
+            out.append({"id": cell.id, "question": cell.name})
+        else:
+            out.append({"id": cell.id, "question": None, "source": _without_nbval(cell.text)})
+    return out
 
 
 def run_source(path: Path | str) -> dict[str, dict]:

@@ -5,7 +5,10 @@ A chapter cell reads ``lessons.party_neuron()`` (for example) and displays it. E
 ``import nnlab`` never imports this package; ipywidgets is imported when a lesson is built.
 
 Modules: ``perceptron`` (chapter 1), ``gradient_descent`` (chapter 2), ``backprop`` (chapter 3),
-``saturation`` (chapter 4); ``Lesson`` is the shared slider-and-figure helper.
+``saturation`` (chapter 4), ``playground`` (chapters 1 and 2: a network learning 2-D sets),
+``initialisation`` (chapter 5), ``regularisation`` (chapter 6); ``Lesson``
+is the shared slider-and-figure helper; ``diagram.network_diagram`` draws a small network with its
+numbers on it (chapter 3).
 """
 
 from __future__ import annotations
@@ -14,7 +17,18 @@ import importlib
 
 from ._core import Lesson, float_slider, int_slider
 
-_CHAPTER_MODULES = ("perceptron", "gradient_descent", "backprop", "saturation")
+_CHAPTER_MODULES = (
+    "perceptron",
+    "gradient_descent",
+    "backprop",
+    "saturation",
+    "playground",
+    "initialisation",
+    "regularisation",
+    "convolution",
+    "pooling",
+    "mnist",
+)
 
 
 def _lesson_modules():

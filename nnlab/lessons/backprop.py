@@ -4,9 +4,9 @@ The network reads two bits $X_1, X_2$, has three sigmoid hidden units $O_1, O_2,
 outputs $O_I$ (the carry) and $O_{II}$ (the sum). Weights are stored as PyTorch stores them:
 ``W1`` (3, 2) and ``b1`` (3,) for the hidden layer (the lecture's $W_{ji}$ and $W_{j0}$), ``W2``
 (2, 3) and ``b2`` (2,) for the output layer. The loss is the lectures' squared error,
-averaged over the examples:
+averaged over the examples (``T`` and ``t`` hold the targets, $y$ in the book's notation):
 
-$$C = \frac{1}{N}\sum_n \tfrac12 \lVert a^{(n)} - t^{(n)} \rVert^2$$
+$$L = \frac{1}{N}\sum_n \tfrac12 \lVert a^{(n)} - t^{(n)} \rVert^2$$
 
 The same gradients three ways: ``backprop_by_hand`` (the lecture's per-neuron formulas, one example),
 ``backprop_per_example`` (Honchar's loop over the examples) and ``backprop_minibatch`` (the four
@@ -74,13 +74,16 @@ def backprop_by_hand(x, t, weights: dict | None = None) -> dict:
 
     $$O_j = \sigma\big(W_{j0} + \textstyle\sum_i W_{ji} X_i\big),\qquad
       O_k = \sigma\big(W_{k0} + \textstyle\sum_j W_{kj} O_j\big)$$
-    $$\Delta_k = -(t_k - O_k),\qquad \frac{\partial C}{\partial W_{kj}} = \Delta_k\, O_k(1 - O_k)\, O_j$$
-    $$\Delta_j = \textstyle\sum_k W_{kj}\, \Delta_k\, O_k(1 - O_k),\qquad
-      \frac{\partial C}{\partial W_{ji}} = \Delta_j\, O_j(1 - O_j)\, X_i$$
+    $$\frac{\partial L}{\partial O_k} = -(y_k - O_k),\qquad
+      \frac{\partial L}{\partial W_{kj}} = \frac{\partial L}{\partial O_k}\, O_k(1 - O_k)\, O_j$$
+    $$\frac{\partial L}{\partial O_j} = \textstyle\sum_k W_{kj}\, \frac{\partial L}{\partial O_k}\, O_k(1 - O_k),\qquad
+      \frac{\partial L}{\partial W_{ji}} = \frac{\partial L}{\partial O_j}\, O_j(1 - O_j)\, X_i$$
 
-    Plain Python floats and loops, so every number is one formula. $\Delta$ is the lecture's
-    $\partial C/\partial O$ (with respect to a unit's output); $\delta = \Delta\,O(1-O)$ is the error
-    with respect to its weighted input $z$, the $\delta$ of the four backpropagation equations.
+    Plain Python floats and loops, so every number is one formula. $\partial L/\partial O$ is the
+    derivative with respect to a unit's output, which Kheradpisheh's lecture writes with a capital delta
+    (in this book $\Delta$ is only the change an update makes); $\delta = (\partial L/\partial O)\,O(1-O)$ is
+    the error with respect to its weighted input $z$, the $\delta$ of the four backpropagation equations.
+    ``t`` is the target ($y$ in the book's notation).
 
     Returns a dict: ``loss`` ($\tfrac12\lVert O - t\rVert^2$), ``hidden`` ($O_1..O_3$), ``output``
     ($O_I, O_{II}$), ``delta_out``, ``delta_hidden`` (the $\delta$s) and ``grads`` (``W1``, ``b1``,
@@ -96,22 +99,22 @@ def backprop_by_hand(x, t, weights: dict | None = None) -> dict:
     x, t = [float(v) for v in x], [float(v) for v in t]
     hidden = [_sigmoid(b1[j] + sum(W1[j][i] * x[i] for i in range(2))) for j in range(3)]  # O_j
     output = [_sigmoid(b2[k] + sum(W2[k][j] * hidden[j] for j in range(3))) for k in range(2)]  # O_k
-    loss = sum(0.5 * (output[k] - t[k]) ** 2 for k in range(2))  # C = ½ Σ_k (O_k − t_k)²
-    big_delta_out = [-(t[k] - output[k]) for k in range(2)]  # Δ_k = −(t_k − O_k)
-    delta_out = [big_delta_out[k] * output[k] * (1 - output[k]) for k in range(2)]  # δ_k = Δ_k O_k(1 − O_k)
-    big_delta_hidden = [
+    loss = sum(0.5 * (output[k] - t[k]) ** 2 for k in range(2))  # L = ½ Σ_k (O_k − t_k)²
+    dloss_dout = [-(t[k] - output[k]) for k in range(2)]  # ∂L/∂O_k = −(y_k − O_k)
+    delta_out = [dloss_dout[k] * output[k] * (1 - output[k]) for k in range(2)]  # δ_k = ∂L/∂O_k O_k(1 − O_k)
+    dloss_dhidden = [
         sum(W2[k][j] * delta_out[k] for k in range(2)) for j in range(3)
-    ]  # Δ_j = Σ_k W_kj δ_k
+    ]  # ∂L/∂O_j = Σ_k W_kj δ_k
     delta_hidden = [
-        big_delta_hidden[j] * hidden[j] * (1 - hidden[j]) for j in range(3)
-    ]  # δ_j = Δ_j O_j(1 − O_j)
+        dloss_dhidden[j] * hidden[j] * (1 - hidden[j]) for j in range(3)
+    ]  # δ_j = ∂L/∂O_j O_j(1 − O_j)
     grads = {
-        "W1": np.array([[delta_hidden[j] * x[i] for i in range(2)] for j in range(3)]),  # ∂C/∂W_ji = δ_j X_i
-        "b1": np.array(delta_hidden),  # ∂C/∂W_j0 = δ_j
+        "W1": np.array([[delta_hidden[j] * x[i] for i in range(2)] for j in range(3)]),  # ∂L/∂W_ji = δ_j X_i
+        "b1": np.array(delta_hidden),  # ∂L/∂W_j0 = δ_j
         "W2": np.array(
             [[delta_out[k] * hidden[j] for j in range(3)] for k in range(2)]
-        ),  # ∂C/∂W_kj = δ_k O_j
-        "b2": np.array(delta_out),  # ∂C/∂W_k0 = δ_k
+        ),  # ∂L/∂W_kj = δ_k O_j
+        "b2": np.array(delta_out),  # ∂L/∂W_k0 = δ_k
     }
     return {
         "loss": loss,
@@ -128,8 +131,8 @@ def backprop_minibatch(X, T, weights: dict | None = None) -> dict:
 
     $$\delta^2 = \tfrac1N (A^2 - T) \odot \sigma'(Z^2)\quad\text{(BP1)},\qquad
       \delta^1 = (\delta^2 W^2) \odot \sigma'(Z^1)\quad\text{(BP2)}$$
-    $$\frac{\partial C}{\partial b^l} = \textstyle\sum_n \delta^l_n\quad\text{(BP3)},\qquad
-      \frac{\partial C}{\partial W^l} = (\delta^l)^\top A^{l-1}\quad\text{(BP4)}$$
+    $$\frac{\partial L}{\partial b^l} = \textstyle\sum_n \delta^l_n\quad\text{(BP3)},\qquad
+      \frac{\partial L}{\partial W^l} = (\delta^l)^\top A^{l-1}\quad\text{(BP4)}$$
 
     Shapes: X (N, 2), T (N, 2). Returns a dict: ``loss``, ``A1`` (N, 3), ``A2`` (N, 2), ``delta1``,
     ``delta2`` and ``grads`` (``W1``, ``b1``, ``W2``, ``b2``), the gradients of the mean loss.
@@ -146,14 +149,14 @@ def backprop_minibatch(X, T, weights: dict | None = None) -> dict:
     N = X.shape[0]
     A1 = 1 / (1 + np.exp(-(X @ W1.T + b1)))  # A¹ = σ(X W¹ᵀ + b¹)
     A2 = 1 / (1 + np.exp(-(A1 @ W2.T + b2)))  # A² = σ(A¹ W²ᵀ + b²)
-    loss = 0.5 * np.sum((A2 - T) ** 2) / N  # C = (1/N) Σ ½‖a − t‖²
-    delta2 = (A2 - T) / N * A2 * (1 - A2)  # BP1: δ² = ∇_a C ⊙ σ'(z²)
+    loss = 0.5 * np.sum((A2 - T) ** 2) / N  # L = (1/N) Σ ½‖a − y‖², T the targets y
+    delta2 = (A2 - T) / N * A2 * (1 - A2)  # BP1: δ² = ∇_a L ⊙ σ'(z²)
     delta1 = (delta2 @ W2) * A1 * (1 - A1)  # BP2: δ¹ = (δ² W²) ⊙ σ'(z¹)
     grads = {
-        "W1": delta1.T @ X,  # BP4: ∂C/∂W¹ = δ¹ᵀ x
-        "b1": delta1.sum(axis=0),  # BP3: ∂C/∂b¹ = Σₙ δ¹ₙ
-        "W2": delta2.T @ A1,  # BP4: ∂C/∂W² = δ²ᵀ a¹
-        "b2": delta2.sum(axis=0),  # BP3: ∂C/∂b² = Σₙ δ²ₙ
+        "W1": delta1.T @ X,  # BP4: ∂L/∂W¹ = δ¹ᵀ x
+        "b1": delta1.sum(axis=0),  # BP3: ∂L/∂b¹ = Σₙ δ¹ₙ
+        "W2": delta2.T @ A1,  # BP4: ∂L/∂W² = δ²ᵀ a¹
+        "b2": delta2.sum(axis=0),  # BP3: ∂L/∂b² = Σₙ δ²ₙ
     }
     return {"loss": float(loss), "A1": A1, "A2": A2, "delta1": delta1, "delta2": delta2, "grads": grads}
 
@@ -161,7 +164,7 @@ def backprop_minibatch(X, T, weights: dict | None = None) -> dict:
 def backprop_per_example(X, T, weights: dict | None = None) -> dict:
     r"""Honchar's loop: backpropagate one example at a time, then average the gradients.
 
-    $$\frac{\partial C}{\partial W^l} = \frac1N \sum_x \delta^{x,l} (a^{x,l-1})^\top$$
+    $$\frac{\partial L}{\partial W^l} = \frac1N \sum_x \delta^{x,l} (a^{x,l-1})^\top$$
 
     The same numbers as ``backprop_minibatch``, many times slower: each example is its own small
     NumPy computation. Returns ``loss`` and ``grads``.
@@ -180,7 +183,7 @@ def backprop_per_example(X, T, weights: dict | None = None) -> dict:
     for x, t in zip(X, T):
         a1 = 1 / (1 + np.exp(-(W1 @ x + b1)))  # a¹ = σ(W¹x + b¹)
         a2 = 1 / (1 + np.exp(-(W2 @ a1 + b2)))  # a² = σ(W²a¹ + b²)
-        loss += 0.5 * np.sum((a2 - t) ** 2)  # C_x = ½‖a² − t‖²
+        loss += 0.5 * np.sum((a2 - t) ** 2)  # ℓ_x = ½‖a² − t‖²
         delta2 = (a2 - t) * a2 * (1 - a2)  # δ² = (a² − t) ⊙ σ'(z²)
         delta1 = (W2.T @ delta2) * a1 * (1 - a1)  # δ¹ = (W²ᵀδ²) ⊙ σ'(z¹)
         grads["W2"] += np.outer(delta2, a1)  # Σ_x δ² (a¹)ᵀ
@@ -192,7 +195,7 @@ def backprop_per_example(X, T, weights: dict | None = None) -> dict:
 
 
 def minibatch_loss(X, T, weights: dict | None = None) -> float:
-    r"""$C = \frac1N \sum_n \tfrac12 \lVert a^{(n)} - t^{(n)}\rVert^2$ for the 2-3-2 network (forward pass only)."""
+    r"""$L = \frac1N \sum_n \tfrac12 \lVert a^{(n)} - t^{(n)}\rVert^2$ for the 2-3-2 network (forward pass only)."""
     w = _weights(weights)
     X, T = np.asarray(X, dtype=np.float64), np.asarray(T, dtype=np.float64)
     A1 = 1 / (1 + np.exp(-(X @ w["W1"].T + w["b1"])))
@@ -201,7 +204,7 @@ def minibatch_loss(X, T, weights: dict | None = None) -> float:
 
 
 def numerical_gradients(X, T, weights: dict | None = None, *, h: float = 1e-6) -> dict[str, np.ndarray]:
-    r"""Every weight's gradient by centred differences: $\frac{C(w + h) - C(w - h)}{2h}$, one weight at a time.
+    r"""Every weight's gradient by centred differences: $\frac{L(w + h) - L(w - h)}{2h}$, one weight at a time.
 
     Example:
         >>> X, T = np.array([[1.0, 1.0]]), np.array([[1.0, 0.0]])
@@ -257,7 +260,7 @@ def _loss_at(value: float) -> tuple[float, float]:
 
 
 def loss_and_slope(w: float) -> tuple[float, float]:
-    r"""The loss on the four half-adder examples and its slope $\partial C/\partial W_{I1}$ at $W_{I1} = w$.
+    r"""The loss on the four half-adder examples and its slope $\partial L/\partial W_{I1}$ at $W_{I1} = w$.
 
     All other weights stay at ``HALF_ADDER_WEIGHTS``; the slope is the backpropagation gradient. This is
     the curve and the tangent that ``loss_slope`` draws.
@@ -274,14 +277,14 @@ def _draw_slope(ax, w: float, lr: float, curve: tuple[np.ndarray, np.ndarray], a
     """Draw (or update) the point, tangent and gradient step for W_I1 = w; returns artists and numbers."""
     loss, grad = _loss_at(w)
     tx = np.array([w - 1.5, w + 1.5])
-    ty = loss + grad * (tx - w)  # the tangent: C(w) + C'(w)(x − w)
-    w_next = w - lr * grad  # one gradient step: w ← w − η ∂C/∂w
+    ty = loss + grad * (tx - w)  # the tangent: L(w) + L'(w)(x − w)
+    w_next = w - lr * grad  # one gradient step: w ← w − η ∂L/∂w
     loss_next, _ = _loss_at(w_next)
     if artists is None:
         artists = {
-            "curve": ax.plot(*curve, color=BLUE, label="loss C as a function of $W_{I1}$")[0],
+            "curve": ax.plot(*curve, color=BLUE, label="loss L as a function of $W_{I1}$")[0],
             "tangent": ax.plot(
-                tx, ty, color=VERMILLION, label=r"tangent, slope $\partial C/\partial W_{I1}$"
+                tx, ty, color=VERMILLION, label=r"tangent, slope $\partial L/\partial W_{I1}$"
             )[0],
             "point": ax.plot([w], [loss], "o", color="black", label="current $W_{I1}$")[0],
             "step": ax.plot(
@@ -289,11 +292,11 @@ def _draw_slope(ax, w: float, lr: float, curve: tuple[np.ndarray, np.ndarray], a
                 [loss_next],
                 "s",
                 color=GREEN,
-                label=r"after one step $w - \eta\,\partial C/\partial w$",
+                label=r"after one step $w - \eta\,\partial L/\partial w$",
             )[0],
         }
         ax.set_xlabel("weight $W_{I1}$ (hidden unit 1 to the carry output)")
-        ax.set_ylabel("loss C (mean over the 4 examples)")
+        ax.set_ylabel("loss L (mean over the 4 examples)")
         ax.legend(loc="upper left", fontsize=8)
     else:
         artists["tangent"].set_data(tx, ty)
@@ -314,7 +317,7 @@ def loss_slope(w: float = 0.7, lr: float = 10.0):
     The blue curve is the loss on the four half-adder examples as a function of $W_{I1}$ (all other
     weights fixed at ``HALF_ADDER_WEIGHTS``). The black point is the current weight, the vermillion
     line the tangent whose slope backpropagation computes, and the green square where one step
-    $w \leftarrow w - \eta\,\partial C/\partial w$ lands.
+    $w \leftarrow w - \eta\,\partial L/\partial w$ lands.
 
     Sliders: ``w`` ($W_{I1}$, −6 to 6) and ``lr`` (η, 0 to 20).
 
@@ -338,7 +341,7 @@ def loss_slope(w: float = 0.7, lr: float = 10.0):
         ax.set_title(f"$W_{{I1}}$ = {w:.2f}: loss {loss:.4f}, slope {grad:+.4f}")
         verdict = "lower" if loss_next < loss else "not lower"
         return (
-            f"W_I1 = {w:+.2f}   loss C = {loss:.5f}   dC/dW_I1 = {grad:+.5f} (backprop)\n"
+            f"W_I1 = {w:+.2f}   loss L = {loss:.5f}   dL/dW_I1 = {grad:+.5f} (backprop)\n"
             f"one step with lr = {lr:.1f}: W_I1 -> {w_next:+.3f}, loss {loss_next:.5f} ({verdict})"
         )
 
@@ -374,7 +377,7 @@ def gradcheck_errors(steps) -> np.ndarray:
     r"""The gradient check's largest relative error on the half-adder network for each step ``h``.
 
     Too large an h and the difference quotient's $O(h^2)$ truncation error shows; too small and the
-    rounding error of $C(w \pm h)$, about $10^{-16}/h$, does. In float64 the best h is near $10^{-5}$.
+    rounding error of $L(w \pm h)$, about $10^{-16}/h$, does. In float64 the best h is near $10^{-5}$.
 
     Example:
         >>> errors = gradcheck_errors([1e-1, 1e-5, 1e-12])

@@ -1,10 +1,10 @@
 r"""Chapter 2's functions and lessons: gradient descent on the bowl $J(x_1, x_2) = x_1^2 + x_2^2$.
 
-Honchar's lecture starts at $x^{(0)} = (5, 5)$ with step $\lambda = 0.1$ and applies
+Honchar's lecture starts at $x^{(0)} = (5, 5)$ with learning rate $\eta = 0.1$ and applies
 
-$$x^{(k+1)} = x^{(k)} - \lambda\,\nabla J(x^{(k)}),\qquad \nabla J(x) = 2x,$$
+$$x^{(k+1)} = x^{(k)} - \eta\,\nabla J(x^{(k)}),\qquad \nabla J(x) = 2x,$$
 
-which gives $(4, 4)$, then $(3.2, 3.2)$. On this bowl each step multiplies $x$ by $1 - 2\lambda$, so
+which gives $(4, 4)$, then $(3.2, 3.2)$. On this bowl each step multiplies $x$ by $1 - 2\eta$, so
 the step size alone decides whether descent converges, oscillates or diverges. The module also holds
 the stretched bowl $J = s_1 x_1^2 + s_2 x_2^2$ where momentum pays off, and the minibatch gradient of a
 straight-line fit, the estimate stochastic gradient descent follows.
@@ -78,7 +78,7 @@ class Bowl(Module):
 
     ``forward()`` returns $J(x)$; ``backward()`` writes $\nabla J(x) = 2 s \odot x$ into
     ``grads["x"]``. Then ``nnlab.np_nn.optim.SGD(bowl, lr=0.1).step()`` is one step of the lecture's
-    update $x \leftarrow x - \lambda \nabla J(x)$.
+    update $x \leftarrow x - \eta \nabla J(x)$.
 
     Example:
         >>> from nnlab.np_nn.optim import SGD
@@ -115,10 +115,10 @@ def descent_path(
 ) -> np.ndarray:
     r"""Every point gradient descent visits on ``bowl``, from ``start``, in ``steps`` steps.
 
-    Plain ($\alpha = 0$): $x \leftarrow x - \lambda \nabla J(x)$. With momentum $\alpha$ (the lectures'
+    Plain ($\alpha = 0$): $x \leftarrow x - \eta \nabla J(x)$. With momentum $\alpha$ (the lectures'
     "add a fraction of the last change"; Honchar writes $\alpha = 1 - \mu$):
 
-    $$v \leftarrow \alpha v - \lambda \nabla J(x),\qquad x \leftarrow x + v.$$
+    $$v \leftarrow \alpha v - \eta \nabla J(x),\qquad x \leftarrow x + v.$$
 
     Shapes: start (2,) -> path (steps + 1, 2), the start first.
 
@@ -134,16 +134,16 @@ def descent_path(
     v = np.zeros_like(x)
     path = [x.copy()]
     for _ in range(steps):
-        v = momentum * v - lr * bowl_gradient(x, scale)  # v ← αv − λ∇J(x)
+        v = momentum * v - lr * bowl_gradient(x, scale)  # v ← αv − η∇J(x)
         x = x + v  # x ← x + v
         path.append(x.copy())
     return np.array(path)
 
 
 def step_factor(lr: float) -> float:
-    r"""What one step of gradient descent multiplies $x$ by on $J = x_1^2 + x_2^2$: $1 - 2\lambda$.
+    r"""What one step of gradient descent multiplies $x$ by on $J = x_1^2 + x_2^2$: $1 - 2\eta$.
 
-    $$x - \lambda \cdot 2x = (1 - 2\lambda)\,x$$
+    $$x - \eta \cdot 2x = (1 - 2\eta)\,x$$
 
     Example:
         >>> step_factor(0.1)
@@ -151,18 +151,18 @@ def step_factor(lr: float) -> float:
 
     Chapter: 2, gradient descent.
     """
-    return 1.0 - 2.0 * lr  # x ← (1 − 2λ) x
+    return 1.0 - 2.0 * lr  # x ← (1 − 2η) x
 
 
 def regime(lr: float) -> str:
-    r"""What gradient descent does on $J = x_1^2 + x_2^2$ with step $\lambda$, from $x \leftarrow (1 - 2\lambda)x$.
+    r"""What gradient descent does on $J = x_1^2 + x_2^2$ with learning rate $\eta$, from $x \leftarrow (1 - 2\eta)x$.
 
-    - $0 < \lambda < 0.5$: the factor is in (0, 1): "converges" monotonically;
-    - $\lambda = 0.5$: the factor is 0: "one step" to the minimum;
-    - $0.5 < \lambda < 1$: the factor is in (-1, 0): "oscillates and converges";
-    - $\lambda = 1$: the factor is -1: "oscillates for ever" between $x$ and $-x$;
-    - $\lambda > 1$: $|1 - 2\lambda| > 1$: "diverges", flipping sign and growing;
-    - $\lambda = 0$: "stays put"; $\lambda < 0$ climbs the bowl: "diverges".
+    - $0 < \eta < 0.5$: the factor is in (0, 1): "converges" monotonically;
+    - $\eta = 0.5$: the factor is 0: "one step" to the minimum;
+    - $0.5 < \eta < 1$: the factor is in (-1, 0): "oscillates and converges";
+    - $\eta = 1$: the factor is -1: "oscillates for ever" between $x$ and $-x$;
+    - $\eta > 1$: $|1 - 2\eta| > 1$: "diverges", flipping sign and growing;
+    - $\eta = 0$: "stays put"; $\eta < 0$ climbs the bowl: "diverges".
 
     Example:
         >>> [regime(lr) for lr in (0.1, 0.5, 0.7, 1.0, 1.1)]
@@ -208,13 +208,13 @@ def noisy_line(n: int = 1000, *, noise: float = 0.5, rng=0) -> tuple[np.ndarray,
 def linear_gradient(X, y, w: float, b: float) -> np.ndarray:
     r"""The gradient $(\partial L/\partial w, \partial L/\partial b)$ of the line $\hat y = w x + b$ on a batch.
 
-    $$L = \frac{1}{m}\sum_{i} \tfrac12 (\hat y_i - y_i)^2,\qquad
-      \frac{\partial L}{\partial w} = \frac{1}{m}\sum_i (\hat y_i - y_i)\,x_i,\qquad
-      \frac{\partial L}{\partial b} = \frac{1}{m}\sum_i (\hat y_i - y_i)$$
+    $$L = \frac{1}{N}\sum_{i} \tfrac12 (\hat y_i - y_i)^2,\qquad
+      \frac{\partial L}{\partial w} = \frac{1}{N}\sum_i (\hat y_i - y_i)\,x_i,\qquad
+      \frac{\partial L}{\partial b} = \frac{1}{N}\sum_i (\hat y_i - y_i)$$
 
     the loss of ``nnlab.np_nn.MSELoss()`` (the lectures' ½ convention).
 
-    Shapes: X (m, 1), y (m, 1) -> gradient (2,), for a batch of m examples.
+    Shapes: X (N, 1), y (N, 1) -> gradient (2,), for a batch of N examples.
 
     Example:
         >>> linear_gradient(np.array([[1.0], [2.0]]), np.array([[1.0], [1.0]]), w=1.0, b=0.0).tolist()
@@ -224,23 +224,23 @@ def linear_gradient(X, y, w: float, b: float) -> np.ndarray:
     """
     x, y = np.asarray(X, dtype=np.float64)[:, 0], np.asarray(y, dtype=np.float64)[:, 0]
     error = w * x + b - y  # ŷ − y
-    return np.array([np.mean(error * x), np.mean(error)])  # (1/m) Σ (ŷ − y)(x, 1)
+    return np.array([np.mean(error * x), np.mean(error)])  # (1/N) Σ (ŷ − y)(x, 1)
 
 
 def minibatch_gradients(X, y, w: float, b: float, batch_size: int, n_batches: int = 200, *, rng=0):
     r"""``n_batches`` minibatch estimates of the gradient, each from ``batch_size`` random examples.
 
-    $$\frac{1}{m}\sum_{j=1}^{m} \nabla L_{x_j} \approx \frac{1}{n}\sum_{i=1}^{n} \nabla L_{x_i} = \nabla L$$
+    $$\frac{1}{N}\sum_{j=1}^{N} \nabla \ell_j \approx \frac{1}{n}\sum_{i=1}^{n} \nabla \ell_i = \nabla L$$
 
     Each batch is drawn without replacement; the estimates scatter around the full gradient with a
-    spread that shrinks like $1/\sqrt{m}$ ($m$ = ``batch_size``, $n$ = the number of examples).
+    spread that shrinks like $1/\sqrt{N}$ ($N$ = ``batch_size``, $n$ = the number of examples).
 
     Shapes: X (n, 1), y (n, 1) -> estimates (n_batches, 2), columns (dL/dw, dL/db).
 
     Example:
         >>> X, y = noisy_line(100)
         >>> full = linear_gradient(X, y, 0.0, 0.0)
-        >>> bool(np.allclose(minibatch_gradients(X, y, 0.0, 0.0, 100, 3), full))   # m = n is exact
+        >>> bool(np.allclose(minibatch_gradients(X, y, 0.0, 0.0, 100, 3), full))   # N = n is exact
         True
 
     Chapter: 2, gradient descent.
@@ -281,11 +281,11 @@ def _contours(ax, scale, lim: float) -> None:
 
 
 def learning_rate(lr: float = 0.1, steps: int = 12) -> Lesson:
-    r"""A slider for the step $\lambda$ of gradient descent on $J = x_1^2 + x_2^2$ from (5, 5).
+    r"""A slider for the learning rate $\eta$ of gradient descent on $J = x_1^2 + x_2^2$ from (5, 5).
 
     Left: the contours of $J$ and the path; right: $x_1^{(k)}$ against the step $k$, next to the
-    prediction $5\,(1 - 2\lambda)^k$. Small $\lambda$ creeps down, $\lambda = 0.5$ lands in one step,
-    $0.5 < \lambda < 1$ overshoots and oscillates in, $\lambda = 1$ bounces for ever and $\lambda > 1$
+    prediction $5\,(1 - 2\eta)^k$. Small $\eta$ creeps down, $\eta = 0.5$ lands in one step,
+    $0.5 < \eta < 1$ overshoots and oscillates in, $\eta = 1$ bounces for ever and $\eta > 1$
     diverges. The text names the regime.
 
     Sliders: ``lr`` in [0.01, 1.2] (steps of 0.01) and ``steps`` in [1, 30].
@@ -293,7 +293,7 @@ def learning_rate(lr: float = 0.1, steps: int = 12) -> Lesson:
     Example:
         >>> lesson = learning_rate()
         >>> lesson.set(lr=0.75).text.split(":")[0]
-        'λ = 0.75, x ← (1 − 2λ) x = -0.50 x'
+        'η = 0.75, x ← (1 − 2η) x = -0.50 x'
 
     Chapter: 2, gradient descent.
     """
@@ -306,9 +306,10 @@ def learning_rate(lr: float = 0.1, steps: int = 12) -> Lesson:
     ax_path.plot(*START, "s", color="black", label="start (5, 5)")
     ax_path.legend(loc="lower left", fontsize=8)
     (x1_line,) = ax_k.plot([], [], "o-", color=BLUE, markersize=4, label="$x_1^{(k)}$, descent")
-    (predicted,) = ax_k.plot([], [], "--", color=VERMILLION, label=r"$5\,(1 - 2\lambda)^k$")
+    (predicted,) = ax_k.plot([], [], "--", color=VERMILLION, label=r"$5\,(1 - 2\eta)^k$")
     ax_k.axhline(0, color="0.6", linewidth=0.8)
     ax_k.set_ylim(-10, 10)
+    ax_k.set_xlim(0, 30)  # the steps slider's range, fixed: the axes are drawn once, only the lines move
     ax_k.set_xlabel("step k")
     ax_k.set_ylabel("$x_1^{(k)}$")
     ax_k.legend(loc="upper right", fontsize=8)
@@ -319,21 +320,22 @@ def learning_rate(lr: float = 0.1, steps: int = 12) -> Lesson:
         k = np.arange(steps + 1)
         x1_line.set_data(k, path[:, 0])
         fine = np.linspace(0, steps, 400) if step_factor(lr) >= 0 else k
-        predicted.set_data(fine, START[0] * step_factor(lr) ** fine)  # x⁽ᵏ⁾ = (1 − 2λ)ᵏ x⁽⁰⁾
-        ax_k.set_xlim(0, steps)
+        predicted.set_data(fine, START[0] * step_factor(lr) ** fine)  # x⁽ᵏ⁾ = (1 − 2η)ᵏ x⁽⁰⁾
         what = regime(lr)
-        ax_path.set_title(f"λ = {lr:.2f}: {what}")
-        ax_k.set_title(f"each step multiplies x by 1 − 2λ = {step_factor(lr):+.2f}")
+        ax_path.set_title(f"η = {lr:.2f}: {what}")
+        ax_k.set_title(f"each step multiplies x by 1 − 2η = {step_factor(lr):+.2f}")
         return (
-            f"λ = {lr:.2f}, x ← (1 − 2λ) x = {step_factor(lr):.2f} x: {what};"
+            f"η = {lr:.2f}, x ← (1 − 2η) x = {step_factor(lr):.2f} x: {what};"
             f" after {steps} steps x = ({path[-1, 0]:.3g}, {path[-1, 1]:.3g}), J = {bowl(path[-1]):.3g}"
         )
 
     sliders = {
-        "lr": float_slider("step λ", lr, 0.01, 1.2, 0.01),
+        "lr": float_slider("learning rate η", lr, 0.01, 1.2, 0.01),
         "steps": int_slider("steps", steps, 1, 30),
     }
-    return Lesson(sliders, figure, draw, title="Gradient descent on J = x1² + x2²: choose the step λ")
+    return Lesson(
+        sliders, figure, draw, title="Gradient descent on J = x1² + x2²: choose the learning rate η"
+    )
 
 
 def _steps_to(path: np.ndarray, scale, tol: float = 1e-3) -> int | None:
@@ -343,10 +345,10 @@ def _steps_to(path: np.ndarray, scale, tol: float = 1e-3) -> int | None:
 
 
 def momentum(alpha: float = 0.5, lr: float = 0.08, steps: int = 60, start=(-8.0, 2.0)) -> Lesson:
-    r"""Sliders for the momentum $\alpha$ and the step $\lambda$ on the stretched bowl $J = x_1^2 + 10 x_2^2$.
+    r"""Sliders for the momentum $\alpha$ and the learning rate $\eta$ on the stretched bowl $J = x_1^2 + 10 x_2^2$.
 
     Plain gradient descent (blue) zig-zags across the narrow valley and crawls along it; with
-    momentum (vermillion), $v \leftarrow \alpha v - \lambda \nabla J$, $x \leftarrow x + v$, the
+    momentum (vermillion), $v \leftarrow \alpha v - \eta \nabla J$, $x \leftarrow x + v$, the
     zig-zags cancel and the steps along the valley add up. Right: $J$ against the step for both, on a
     log scale. The text counts the steps each needs to reach $J < 10^{-3}$.
 
@@ -391,7 +393,7 @@ def momentum(alpha: float = 0.5, lr: float = 0.08, steps: int = 60, start=(-8.0,
         k = np.arange(steps + 1)
         plain_J.set_data(k, bowl(plain, STRETCHED))
         momentum_J.set_data(k, bowl(heavy, STRETCHED))
-        ax_path.set_title(f"J = x1² + 10 x2², λ = {lr:.3f}, α = {alpha:.2f}")
+        ax_path.set_title(f"J = x1² + 10 x2², η = {lr:.3f}, α = {alpha:.2f}")
 
         def count(path):
             n = _steps_to(path, STRETCHED)
@@ -403,7 +405,7 @@ def momentum(alpha: float = 0.5, lr: float = 0.08, steps: int = 60, start=(-8.0,
 
     sliders = {
         "alpha": float_slider("momentum α", alpha, 0.0, 0.95, 0.05),
-        "lr": float_slider("step λ", lr, 0.01, 0.1, 0.005),
+        "lr": float_slider("learning rate η", lr, 0.01, 0.1, 0.005),
     }
     return Lesson(sliders, figure, draw, title="Momentum on a narrow valley")
 
@@ -414,13 +416,13 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
     Each dot is one minibatch's estimate $(\partial L/\partial w, \partial L/\partial b)$ at the
     weights $(w, b)$, for the 1,000 examples of ``noisy_line``; the black cross is the full gradient.
     A batch of 1 (stochastic gradient descent) points roughly the right way but scatters widely;
-    the cloud shrinks like $1/\sqrt{m}$ as the batch size $m$ grows.
+    the cloud shrinks like $1/\sqrt{N}$ as the batch size $N$ grows.
 
     Sliders: ``batch_size`` in [1, 200].
 
     Example:
         >>> lesson = minibatch()
-        >>> lesson.set(batch_size=100).text.startswith("m = 100")
+        >>> lesson.set(batch_size=100).text.startswith("N = 100")
         True
 
     Chapter: 2, gradient descent.
@@ -437,11 +439,11 @@ def minibatch(batch_size: int = 10, n_batches: int = 200, w: float = 0.0, b: flo
         estimates = minibatch_gradients(X, y, w, b, batch_size, n_batches)
         cloud.set_offsets(estimates)
         spread = np.sqrt(np.mean(np.sum((estimates - full) ** 2, axis=1)))  # RMS distance to ∇L
-        ax.set_title(f"batch size m = {batch_size}: spread {spread:.2f}")
-        return f"m = {batch_size}: {n_batches} estimates, RMS distance to the full gradient {spread:.3f}"
+        ax.set_title(f"batch size N = {batch_size}: spread {spread:.2f}")
+        return f"N = {batch_size}: {n_batches} estimates, RMS distance to the full gradient {spread:.3f}"
 
     return Lesson(
-        {"batch_size": int_slider("batch size m", batch_size, 1, 200)},
+        {"batch_size": int_slider("batch size N", batch_size, 1, 200)},
         figure,
         draw,
         title="Minibatch gradients estimate the full gradient",
@@ -454,7 +456,7 @@ def minibatch_figure(batch_sizes=(1, 10, 100), n_batches: int = 200, w: float = 
     Example:
         >>> fig = minibatch_figure((1, 100))
         >>> [ax.get_title() for ax in fig.axes]
-        ['batch size m = 1', 'batch size m = 100']
+        ['batch size N = 1', 'batch size N = 100']
 
     Chapter: 2, gradient descent.
     """
@@ -463,10 +465,10 @@ def minibatch_figure(batch_sizes=(1, 10, 100), n_batches: int = 200, w: float = 
     X, y = noisy_line()
     full = linear_gradient(X, y, w, b)
     figure = Figure(figsize=(3 * len(batch_sizes), 3.2), layout="constrained")
-    for i, m in enumerate(batch_sizes):
+    for i, size in enumerate(batch_sizes):
         ax = figure.add_subplot(1, len(batch_sizes), i + 1)
-        _gradient_cloud(ax, minibatch_gradients(X, y, w, b, m, n_batches, rng=1), full, legend=i == 0)
-        ax.set_title(f"batch size m = {m}")
+        _gradient_cloud(ax, minibatch_gradients(X, y, w, b, size, n_batches, rng=1), full, legend=i == 0)
+        ax.set_title(f"batch size N = {size}")
         if i > 0:
             ax.set_ylabel("")
     return figure

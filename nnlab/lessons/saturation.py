@@ -113,7 +113,7 @@ def softmax_jacobian(z) -> np.ndarray:
     $$\frac{\partial s_i}{\partial z_j} = \begin{cases} s_i(1 - s_i) & i = j \\ -s_i s_j & i \ne j\end{cases}
       \qquad\text{i.e.}\qquad J = \mathrm{diag}(s) - s s^\top$$
 
-    (Kheradpisheh's lecture.) Shapes: z (C,) -> J (C, C). Each column sums to 0, since the
+    (Kheradpisheh's lecture.) Shapes: z (K,) -> J (K, K). Each column sums to 0, since the
     outputs always sum to 1.
 
     Example:
@@ -129,7 +129,7 @@ def dead_units(z) -> np.ndarray:
     r"""Which ReLU units are dead on a batch: their weighted input $z \le 0$ for every example.
 
     Shapes: z (N, D) -> (D,) booleans. A dead unit outputs 0 and passes back a gradient of 0 for all
-    these examples, so gradient descent never changes its incoming weights.
+    these examples, so while it stays dead gradient descent does not change its incoming weights.
 
     Example:
         >>> dead_units([[-1.0, 2.0], [-3.0, -1.0]]).tolist()
@@ -148,11 +148,11 @@ def layer_gradient_norms(
     scale: float = 1.0,
     rng=0,
 ) -> np.ndarray:
-    r"""The size of $\partial C/\partial W^l$ in each layer of a deep stack, first layer first.
+    r"""The size of $\partial L/\partial W^l$ in each layer of a deep stack, first layer first.
 
     A stack of ``depth`` blocks ``Linear(width, width)`` + activation (``"sigmoid"``, ``"tanh"`` or
     ``"relu"``) in float64, on ``n`` random inputs with the squared loss against random targets.
-    Returns the Frobenius norm $\lVert \partial C / \partial W^l \rVert$ of every layer. By BP2 each layer
+    Returns the Frobenius norm $\lVert \partial L / \partial W^l \rVert$ of every layer. By BP2 each layer
     back multiplies $\delta$ by $W^\top$ and by $\sigma'(z) \le 1/4$, so with a sigmoid the norms shrink
     layer by layer towards the input.
 
@@ -296,10 +296,23 @@ def not_gate_figure(values=(-2.0, 0.0, 5.0)):
 _STACK_COLOURS = {"sigmoid": BLUE, "tanh": GREEN, "relu": VERMILLION}
 
 
+def _decade_limits(current: tuple[float, float], lo: float, hi: float) -> tuple[float, float]:
+    """Log-axis limits for data in [lo, hi]: ``current`` while the data fills a third of them, else new ones.
+
+    New limits lie on powers of ten that are multiples of 3, a decade or more beyond the data, so a
+    moving slider seldom rescales the axes (each rescale redraws them; moving lines alone are cheap).
+    """
+    a, b = np.log10(current)
+    low, high = np.log10(lo), np.log10(hi)
+    if a <= low and high <= b and high - low >= (b - a) / 3:
+        return current
+    return 10.0 ** (3 * np.floor((low - 1) / 3)), 10.0 ** (3 * np.ceil((high + 1) / 3))
+
+
 def vanishing_gradients(depth: int = 10, scale: float = 1.0):
     r"""Lesson: the gradient's size in every layer of a deep stack, for sigmoid, tanh and ReLU.
 
-    Each line is ``layer_gradient_norms`` for one activation: $\lVert \partial C/\partial W^l \rVert$ against
+    Each line is ``layer_gradient_norms`` for one activation: $\lVert \partial L/\partial W^l \rVert$ against
     the layer $l$ (1 = nearest the input), on a log scale. The dotted line is the sigmoid's last layer
     times $(1/4)^{L - l}$: how fast the sigmoid's slope factors alone, at their largest, would shrink it.
 
@@ -323,7 +336,8 @@ def vanishing_gradients(depth: int = 10, scale: float = 1.0):
     }
     bound = ax.semilogy([], [], ":", color="black", label=r"sigmoid's last layer $\times (1/4)^{L-l}$")[0]
     ax.set_xlabel("layer l (1 = nearest the input)")
-    ax.set_ylabel(r"gradient size $\|\partial C / \partial W^l\|$")
+    ax.set_ylabel(r"gradient size $\|\partial L / \partial W^l\|$")
+    ax.set_xlim(0.5, 20.5)  # the depth slider's range, fixed: the axes are drawn once, only the lines move
     ax.legend(loc="lower right", fontsize=8)
 
     def draw(depth: int, scale: float) -> str:
@@ -333,8 +347,9 @@ def vanishing_gradients(depth: int = 10, scale: float = 1.0):
             line.set_data(layers, norms[name])
         bound.set_data(layers, norms["sigmoid"][-1] * 0.25 ** (depth - layers))
         values = np.concatenate([*norms.values(), bound.get_ydata()])
-        ax.set_xlim(0.5, depth + 0.5)
-        ax.set_ylim(values.min() / 3, values.max() * 3)
+        ylim = _decade_limits(ax.get_ylim(), values.min(), values.max())
+        if ylim != ax.get_ylim():  # rarely: a new y range redraws the axes, moving lines do not
+            ax.set_ylim(*ylim)
         ax.set_title(f"{depth} layers, weights {scale:g} times their usual size")
         return "\n".join(
             f"{name:<8} first layer / last layer = {norms[name][0] / norms[name][-1]:.1e}" for name in lines

@@ -62,7 +62,7 @@ class Loss:
 class MSELoss(Loss):
     r"""Squared error, with the ½ of Olteanu's and Honchar's lectures made explicit.
 
-    ``convention="half_sum"`` (default, the lectures' $C = \tfrac12\lVert a - y\rVert^2$ per example):
+    ``convention="half_sum"`` (default, the lectures' $\ell = \tfrac12\lVert a - y\rVert^2$ per example, which they write $C$):
     $$L = \frac{1}{N}\sum_n \tfrac12 \lVert a_n - y_n \rVert^2,\qquad \frac{\partial L}{\partial a} = \frac{a - y}{N}$$
     ``convention="mean"`` (PyTorch's ``nn.MSELoss``): the mean of $(a - y)^2$ over all M entries,
     gradient $2(a - y)/M$.
@@ -204,12 +204,12 @@ class CrossEntropyLoss(Loss):
 class L1Penalty:
     r"""The L1 regulariser as a term added to the loss: $\lambda \sum_w |w|$ over every parameter.
 
-    $$C = C_0 + \lambda \sum_w |w|,\qquad
-      \frac{\partial C}{\partial w} = \frac{\partial C_0}{\partial w} + \lambda\,\mathrm{sign}(w)$$
+    $$L = L_0 + \lambda \sum_w |w|,\qquad
+      \frac{\partial L}{\partial w} = \frac{\partial L_0}{\partial w} + \lambda\,\mathrm{sign}(w)$$
 
     as in Honchar's lecture (which writes $\lambda/n$ for $\lambda$). ``penalty()`` gives the term to
     add to the loss; after ``model.backward``, ``penalty.backward()`` adds its gradient to every
-    ``grads`` entry, so the optimiser steps on $\partial C / \partial w$. (L2 is the optimisers'
+    ``grads`` entry, so the optimiser steps on $\partial L / \partial w$. (L2 is the optimisers'
     ``weight_decay``.)
 
     Example:
@@ -217,8 +217,8 @@ class L1Penalty:
         >>> net, loss = Linear(2, 1, rng=0), MSELoss()
         >>> penalty = L1Penalty(net, strength=0.01)
         >>> x, y = np.ones((4, 2)), np.zeros((4, 1))
-        >>> cost = loss(net(x), y) + penalty()       # C = C₀ + λ Σ|w|
-        >>> dx = net.backward(loss.backward())       # ∂C₀/∂w into net.grads
+        >>> cost = loss(net(x), y) + penalty()       # L = L₀ + λ Σ|w|
+        >>> dx = net.backward(loss.backward())       # ∂L₀/∂w into net.grads
         >>> penalty.backward()                       # ... plus λ·sign(w)
     """
 
@@ -243,7 +243,7 @@ class L1Penalty:
         r"""Add $\lambda\,\mathrm{sign}(w)$ to the gradient of every parameter, in place."""
         grads = self.model.grads
         for name, w in self.model.params.items():
-            grads[name] += self.strength * np.sign(w)  # ∂C/∂w = ∂C₀/∂w + λ·sign(w)
+            grads[name] += self.strength * np.sign(w)  # ∂L/∂w = ∂L₀/∂w + λ·sign(w)
 
     def __repr__(self) -> str:
         return f"L1Penalty(strength={self.strength})"

@@ -82,7 +82,7 @@ class SGD(Optimizer):
     fraction of the last change"): $v \leftarrow \alpha v - \eta g$, $w \leftarrow w + v$. This equals
     ``torch.optim.SGD(momentum=α)`` (which stores $b = -v/\eta$) while η is constant.
 
-    Honchar's lecture writes momentum with a friction $\mu$: $v \leftarrow (1-\mu) v - \lambda \nabla C$;
+    Honchar's lecture writes momentum with a friction $\mu$: $v \leftarrow (1-\mu) v - \eta \nabla L$;
     its "slippage coefficient" $1-\mu$ is the α above: pass ``friction=μ`` instead of ``momentum``.
 
     Example:

@@ -14,20 +14,24 @@ __all__ = ["ConvergenceWarning", "Perceptron"]
 
 
 class ConvergenceWarning(UserWarning):
-    """The perceptron reached its epoch limit with examples still misclassified."""
+    """The perceptron reached its epoch limit while its rule was still making updates."""
 
 
 class Perceptron(Module):
     r"""Rosenblatt's perceptron: a weighted sum, a threshold, and the error-driven update rule.
 
-    $$y = \mathrm{step}(W \cdot X + b)\ \text{(or sign)},\qquad
-      W \leftarrow W + \eta\,(Y - y)\,X,\quad b \leftarrow b + \eta\,(Y - y)$$
+    $$\hat y = \mathrm{step}(w \cdot x + b)\ \text{(or sign)},\qquad
+      w \leftarrow w + \eta\,(y - \hat y)\,x,\quad b \leftarrow b + \eta\,(y - \hat y)$$
+
+    with $y$ the target, $\hat y$ the prediction and $\eta$ the learning rate ``lr`` (the book's
+    notation, chapter 1). It is stochastic gradient descent on $L = \tfrac12\sum (y - \hat y)^2$ with
+    the step's derivative (0 almost everywhere) replaced by a surrogate, $\partial \hat y / \partial z := 1$.
 
     The rule changes the weights only on a mistake. It converges whenever the classes are linearly
     separable (AND, OR); on XOR it cannot, so ``fit`` stops at ``epochs``, sets
     ``converged = False`` and warns.
 
-    Shapes: X (N, D_in) -> y (N,); W (D_in,), b (1,). ``output="step"`` uses targets {0, 1},
+    Shapes: X (N, D_in) -> ŷ (N,); W (D_in,), b (1,). ``output="step"`` uses targets {0, 1},
     ``output="sign"`` targets {-1, +1}.
 
     Example:
@@ -64,7 +68,8 @@ class Perceptron(Module):
         self._add_param("b", np.zeros(1, dtype=dtype))
         self.converged: bool | None = None
         self.epochs_run = 0
-        self.errors: list[int] = []
+        self.updates: list[int] = []  # weight updates made during each epoch
+        self.misclassified: list[int] = []  # examples the weights get wrong at the end of each epoch
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = self._input(x, shape=("N", self.n_inputs))
@@ -81,7 +86,13 @@ class Perceptron(Module):
         )
 
     def fit(self, X: np.ndarray, Y: np.ndarray, *, epochs: int = 100, warn: bool = True) -> Perceptron:
-        """Apply the rule example by example until an epoch makes no mistake, or ``epochs`` run out."""
+        """Apply the rule example by example until an epoch makes no update, or ``epochs`` run out.
+
+        Two counts are kept per epoch, because they differ: ``updates[k]``, how many examples the
+        rule corrected during epoch k (the weights move between examples), and ``misclassified[k]``,
+        how many examples the weights left after epoch k get wrong. On XOR the rule keeps making 4
+        updates per epoch while its weights misclassify 2 of the 4 examples.
+        """
         X = self._input(X, shape=("N", self.n_inputs))
         Y = check_array(Y, owner="Perceptron", name="Y", shape=(X.shape[0],), dtype=X.dtype)
         allowed = (0.0, 1.0) if self.output == "step" else (-1.0, 1.0)
@@ -93,28 +104,35 @@ class Perceptron(Module):
                 "Use output='sign' for ±1 targets, 'step' for 0/1.",
             )
         W, b = self.params["W"], self.params["b"]
-        self.errors, self.converged = [], False
+        self.updates, self.misclassified, self.converged = [], [], False
         for epoch in range(1, epochs + 1):
-            mistakes = 0
-            for x_i, Y_i in zip(X, Y):
-                y_i = self.forward(x_i[None, :])[0]
-                if y_i != Y_i:
-                    W += self.lr * (Y_i - y_i) * x_i
-                    b += self.lr * (Y_i - y_i)
-                    mistakes += 1
-            self.errors.append(mistakes)
+            updates = 0
+            for x_i, y_i in zip(X, Y):
+                y_hat = self.forward(x_i[None, :])[0]  # ŷ = step(w·x + b)
+                if y_hat != y_i:
+                    W += self.lr * (y_i - y_hat) * x_i  # w ← w + η (y − ŷ) x
+                    b += self.lr * (y_i - y_hat)  # b ← b + η (y − ŷ)
+                    updates += 1
+            self.updates.append(updates)
+            self.misclassified.append(int(np.sum(self.forward(X) != Y)))
             self.epochs_run = epoch
-            if mistakes == 0:
+            if updates == 0:
                 self.converged = True
                 break
         if not self.converged and warn:
             warnings.warn(
-                f"Perceptron did not converge: {self.errors[-1]} of {len(X)} examples still misclassified after"
-                f" {epochs} epochs. The classes may not be linearly separable (like XOR).",
+                f"Perceptron did not converge in {epochs} epochs: its last epoch still made"
+                f" {self.updates[-1]} updates, and its final weights misclassify {self.misclassified[-1]}"
+                f" of {len(X)} examples. The classes may not be linearly separable (like XOR).",
                 ConvergenceWarning,
                 stacklevel=2,
             )
         return self
+
+    @property
+    def errors(self) -> list[int]:
+        """The former name of ``updates`` (weight updates per epoch); prefer ``updates``."""
+        return self.updates
 
     def extra_repr(self) -> str:
         return f"n_inputs={self.n_inputs}, output={self.output!r}, lr={self.lr}"

@@ -14,9 +14,7 @@ Example:
 try:
     import torch  # noqa: F401
 except ImportError as exc:
-    raise ImportError(
-        "nnlab.torch_nn needs PyTorch: pip install torch  (or pip install 'nnlab[torch]')"
-    ) from exc
+    raise ImportError('nnlab.torch_nn needs PyTorch: pip install "nnlab[torch]"') from exc
 
 from . import functional, init, optim
 from .activations import LeakyReLU, PReLU, ReLU, Sigmoid, Sign, Softmax, Step, Tanh

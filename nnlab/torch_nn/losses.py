@@ -47,7 +47,7 @@ class Loss(torch.nn.Module):
 class MSELoss(Loss):
     r"""Squared error, with the ½ of Olteanu's and Honchar's lectures made explicit.
 
-    ``convention="half_sum"`` (default, the lectures' $C = \tfrac12\lVert a - y\rVert^2$ per example):
+    ``convention="half_sum"`` (default, the lectures' $\ell = \tfrac12\lVert a - y\rVert^2$ per example, which they write $C$):
     $$L = \frac{1}{N}\sum_n \tfrac12 \lVert a_n - y_n \rVert^2,\qquad \frac{\partial L}{\partial a} = \frac{a - y}{N}$$
     ``convention="mean"`` (PyTorch's ``nn.MSELoss``): the mean of $(a - y)^2$ over every entry,
     gradient $2(a - y)/(N D)$.
@@ -175,8 +175,8 @@ class CrossEntropyLoss(Loss):
 class L1Penalty:
     r"""The L1 regulariser as a term added to the loss: $\lambda \sum_w |w|$ over every parameter.
 
-    $$C = C_0 + \lambda \sum_w |w|,\qquad
-      \frac{\partial C}{\partial w} = \frac{\partial C_0}{\partial w} + \lambda\,\mathrm{sign}(w)$$
+    $$L = L_0 + \lambda \sum_w |w|,\qquad
+      \frac{\partial L}{\partial w} = \frac{\partial L_0}{\partial w} + \lambda\,\mathrm{sign}(w)$$
 
     The twin of ``nnlab.np_nn.L1Penalty``: ``penalty()`` returns the term as a 0-dim tensor; add it
     to the loss before ``backward()`` and autograd adds $\lambda\,\mathrm{sign}(w)$ to every
@@ -186,7 +186,7 @@ class L1Penalty:
         >>> from nnlab.torch_nn import Linear
         >>> net, loss = Linear(2, 1, rng=0), MSELoss()
         >>> penalty = L1Penalty(net, strength=0.01)
-        >>> cost = loss(net(np.ones((4, 2))), np.zeros((4, 1))) + penalty()   # C = C₀ + λ Σ|w|
+        >>> cost = loss(net(np.ones((4, 2))), np.zeros((4, 1))) + penalty()   # L = L₀ + λ Σ|w|
         >>> cost.backward()
     """
 
