@@ -154,6 +154,22 @@ def test_xor_counts_updates_and_misclassified_separately():
     assert p.errors == p.updates  # the former name
 
 
+def test_on_xor_the_four_corrections_of_an_epoch_cancel():
+    """From the third epoch on, every epoch ends on the weights it started from (section 1.4)."""
+    import warnings
+
+    ends = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", nn.ConvergenceWarning)
+        for epochs in (2, 3, 4, 7, 20):
+            p = nn.Perceptron(2).fit(GATES_X, np.array([0, 1, 1, 0]), epochs=epochs)
+            ends.append((p.params["W"].tolist(), float(p.params["b"][0])))
+    assert ends[0] == ([-1.0, 0.0], 1.0) == ends[1] == ends[2] == ends[3] == ends[4]
+    # the sum of the four corrections: −(0, 0) + (0, 1) + (1, 0) − (1, 1) for w, −1 + 1 + 1 − 1 for b
+    signs = np.array([-1, 1, 1, -1])
+    assert (signs @ GATES_X).tolist() == [0, 0] and signs.sum() == 0
+
+
 def test_the_pytorch_perceptron_counts_the_same():
     pytest.importorskip("torch")
     import warnings

@@ -225,6 +225,12 @@ def test_a_learning_rate_too_large_kills_relu_units():
         assert f"{run.train_acc[-1]:.0%}" == accuracy
     bold = pg.train("circles", hidden=8, activation="ReLU", lr=3.0, epochs=100)
     assert f"{bold.train_loss[50]:.2f} {bold.train_loss[100]:.2f}" == "0.12 0.46"  # the survivors jump about
+    assert min(bold.train_loss[40:]) < 0.1 and max(bold.train_loss[40:]) > 0.5  # "between about 0.1 and 0.5"
+    gentle = pg.train("circles", hidden=8, activation="ReLU", lr=0.1, epochs=100)
+    assert np.all(np.diff(gentle.train_loss) < 0)  # at η = 0.1 the loss falls smoothly, every epoch
+    dead_all = pg.train("circles", hidden=8, activation="ReLU", lr=10.0, epochs=100)
+    assert min(dead_all.train_loss[1:]) >= np.log(2) - 1e-12  # a constant answer cannot beat ln 2
+    assert f"{dead_all.train_loss[50]:.2f} {dead_all.train_loss[100]:.2f}" == "1.70 0.86"
     # a dead unit's gradient is zero on every example: backprop cannot move its incoming weights
     run = pg.train("circles", hidden=8, activation="ReLU", lr=10.0, epochs=100)
     np.testing.assert_array_equal(run.params[1]["0.W"], run.params[100]["0.W"])
@@ -311,6 +317,27 @@ def test_the_adaptive_optimisers_table():
         make = getattr(nn.optim, name)
         assert [_steps_below(make, eta)[0] for eta in etas] == expected, name
     assert _steps_below(nn.optim.RMSProp, 0.3)[1] > 1e-2  # reaches J < 1e-3, then rattles about the minimum
+    # the rattle, as section 2.6 tells it: down to 2e-34 at step 93, thrown out to 9.6 at step 180, 0.04 at 300
+    point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)
+    rmsprop = nn.optim.RMSProp(point, lr=0.3)
+    J = [point.forward()]
+    for _ in range(300):
+        point.backward()
+        rmsprop.step()
+        J.append(point.forward())
+    J = np.array(J)
+    assert J[16] < 1e-3 <= J[15] and int(np.argmin(J)) == 93 and f"{J.min():.0e}" == "2e-34"
+    assert 100 + int(np.argmax(J[100:])) == 180 and f"{J[180]:.1f}" == "9.6" and f"{J[-1]:.2f}" == "0.04"
+    # "in bursts of η and more": after the average has forgotten, some x₂ steps exceed η = 0.3
+    point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)
+    rmsprop, x2 = nn.optim.RMSProp(point, lr=0.3), [2.0]
+    for _ in range(300):
+        point.forward()
+        point.backward()
+        rmsprop.step()
+        x2.append(point.params["x"][1])
+    late_steps = np.abs(np.diff(x2))[150:]
+    assert late_steps.max() > 1.5 and np.sum(late_steps > 0.3) >= 10
     assert _steps_below(nn.optim.SGD, 0.08)[0] == 32 < min(s for s in table["Adam"] if s is not None)
     # Adadelta's first step is sqrt(eps) / sqrt(1 - rho) per weight, about 0.003
     point = gd.Bowl((-8.0, 2.0), scale=gd.STRETCHED)

@@ -103,6 +103,20 @@ def test_all_equal_weights_stay_equal_and_random_ones_learn_xor():
     assert rand.losses[-1] < 0.01
 
 
+def test_symmetry_diagram_shows_four_identical_hidden_units():
+    pytest.importorskip("matplotlib")
+    fig = ini.symmetry_diagram(ini.symmetric_training(0.5))
+    texts = {t.get_gid(): t.get_text() for t in fig.axes[0].texts if t.get_gid()}
+    for kind in ("value", "grad"):
+        hidden = {texts[f"{kind} 1 {unit}"] for unit in range(4)}
+        assert len(hidden) == 1, (kind, hidden)  # the same number on all four units
+    outgoing = {text for gid, text in texts.items() if gid.startswith("weight 2 0 ")}
+    assert len(outgoing) == 1
+    rand = ini.symmetry_diagram(ini.symmetric_training(None))
+    values = {t.get_text() for t in rand.axes[0].texts if (t.get_gid() or "").startswith("value 1 ")}
+    assert len(values) > 1
+
+
 def test_olteanus_bias_advice_through_linear():
     relu_layer = nn.Linear(784, 100, init="he", bias_init=nn.init.constant(0.01), rng=0)
     assert np.all(relu_layer.b == np.float32(0.01))

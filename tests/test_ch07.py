@@ -151,7 +151,9 @@ def test_geometry_lesson_draws_the_windows_and_says_when_the_stride_does_not_fit
         lesson.set(size=n, kernel=k, stride=s, padding=p, row=row, col=col)
         g = cv.geometry(n, k, s, p, row, col)
         N, side = n + 2 * p, cv.output_side(n, k, s, p)
-        assert ax_in.get_xlim() == (-0.5, N - 0.5) and ax_out.get_xlim() == (-0.5, side - 0.5)
+        assert ax_in.images[0].get_extent() == [-0.5, N - 0.5, N - 0.5, -0.5]
+        assert ax_out.images[0].get_extent() == [-0.5, max(side, 1) - 0.5, max(side, 1) - 0.5, -0.5]
+        assert ax_in.get_xlim() == (-0.5, 13.5)  # fixed: a slider step never rescales the axes
         assert ax_in.images[0].get_array().shape[:2] == (12 * N, 12 * N)
         codes = g["codes"]
         assert ((codes == cv.WINDOW) | (codes == cv.WINDOW_ON_PADDING)).sum() == k * k

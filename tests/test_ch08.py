@@ -144,12 +144,18 @@ def test_routing_lesson_follows_the_grid_window_and_stride():
     r = pl.routing(grid, 2, 1)
     np.testing.assert_array_equal(r["dx"], [[0, 3, 0], [0, 0, 0], [3, 0, 4]])  # 9 wins windows 1 and 2
     np.testing.assert_array_equal(dx_image.get_array(), r["dx"] != 0)
-    assert ax_dx.get_xlim() == (-0.5, 2.5) and ax_out.get_xlim() == (-0.5, 1.5)
+    assert ax_dx.images[0].get_extent() == [-0.5, 2.5, 2.5, -0.5]
+    assert ax_out.images[0].get_extent() == [-0.5, 1.5, 1.5, -0.5]
     texts = {t.get_text() for t in ax_dx.texts if t.get_text()}
     assert texts == {"0", "3", "4"}
     assert "no window has a tie" in lesson.text
     lesson.set(window=3, stride=1)
-    assert pl.routing(grid, 3, 1)["dx"][0, 1] == 1.0 and ax_out.get_xlim() == (-0.5, 0.5)
+    assert pl.routing(grid, 3, 1)["dx"][0, 1] == 1.0 and ax_out.images[0].get_extent() == [
+        -0.5,
+        0.5,
+        0.5,
+        -0.5,
+    ]
     lesson.set(grid="1 2\n3")
     assert "every row as long as the first; got rows of lengths [2, 1]" in lesson.text
     lesson.set(grid="1 2 x\n1 2 3")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nnlab import np_nn as nn
 from nnlab.lessons import mnist
 
-from .conftest import SHARED_MNIST
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 def test_confusion_matrix_counts_true_against_predicted(rng):
@@ -80,7 +82,9 @@ def test_figures_are_labelled():
 @pytest.fixture(scope="module")
 def real_split():
     if not SHARED_MNIST.is_dir():
-        pytest.skip(f"the real MNIST test set is not at {SHARED_MNIST} (../shared/data/mnist beside the repo)")
+        pytest.skip(
+            f"the real MNIST test set is not at {SHARED_MNIST} (../shared/data/mnist beside the repo)"
+        )
     split = mnist.book_mnist(data_dir=SHARED_MNIST)
     assert split.is_mnist
     return split
@@ -95,7 +99,9 @@ def test_the_book_split_is_8000_and_2000_disjoint_real_digits(real_split):
 
 def test_the_quick_mlp_on_real_mnist_is_above_94_percent(real_split):
     """The chapter's quick default: 784-100-10, ReLU, SGD with momentum, 5 epochs on 8,000 real digits."""
-    net = nn.Sequential(nn.Flatten(), nn.Linear(784, 100, init="he", rng=0), nn.ReLU(), nn.Linear(100, 10, rng=1))
+    net = nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 100, init="he", rng=0), nn.ReLU(), nn.Linear(100, 10, rng=1)
+    )
     history = nn.fit(
         net, nn.CrossEntropyLoss(), nn.optim.SGD(net, lr=0.1, momentum=0.9), real_split.X_train, real_split.y_train,
         epochs=5, batch_size=64, validation=(real_split.X_test, real_split.y_test), rng=0, progress=False,

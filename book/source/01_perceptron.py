@@ -232,8 +232,8 @@ fig
 # NBVAL_CHECK_OUTPUT
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 gates = {"AND": [0, 0, 0, 1], "OR": [0, 1, 1, 1]}
-for name, Y in gates.items():
-    p = nn.Perceptron(2).fit(X, np.array(Y), epochs=50)
+for name, y in gates.items():
+    p = nn.Perceptron(2).fit(X, np.array(y), epochs=50)
     print(
         f"{name}: converged after {p.epochs_run} epochs, w = {p.params['W']}, b = {p.params['b'][0]:+.0f},"
         f" predictions {p.predict(X)}"
@@ -242,45 +242,46 @@ for name, Y in gates.items():
 # %% [markdown]
 # ### The rule is gradient descent with a surrogate gradient
 #
-# Kheradpisheh's lecture derives the rule instead of stating it. Count the mistakes with the loss
-# $L = \tfrac12 \sum_n (y_n - \hat y_n)^2$ over the $n$ examples. By the chain rule,
+# Kheradpisheh's lecture derives the rule instead of stating it. Count the mistakes with the squared
+# error summed over the $n$ examples, $L = \tfrac12 \sum_i (y_i - \hat y_i)^2$ (a sum, as in the
+# lecture, not the book's usual average: a factor $1/n$ would only rescale $\eta$). By the chain rule,
 #
-# $$\frac{\partial L}{\partial w_j} = -\sum_n (y_n - \hat y_n)\,\frac{\partial \hat y_n}{\partial w_j},
-#   \qquad \frac{\partial \hat y_n}{\partial w_j} = \text{step}'(z_n)\, x_{n,j}.$$
+# $$\frac{\partial L}{\partial w_j} = -\sum_i (y_i - \hat y_i)\,\frac{\partial \hat y_i}{\partial w_j},
+#   \qquad \frac{\partial \hat y_i}{\partial w_j} = \text{step}'(z_i)\, x_{i,j}.$$
 #
 # But the step is flat: $\text{step}'(z) = 0$ wherever it has a derivative (it has none at 0). The true
 # gradient is zero and gradient descent would never move. The lecture replaces $\text{step}'$ by a
 # **surrogate**, $\text{step}'(z) := 1$ (as if the neuron were linear), which gives
 #
-# $$\frac{\partial L}{\partial w_j} \approx -\sum_n (y_n - \hat y_n)\,x_{n,j}.$$
+# $$\frac{\partial L}{\partial w_j} \approx -\sum_i (y_i - \hat y_i)\,x_{i,j}.$$
 #
 # A gradient-descent step $w \leftarrow w - \eta\,\partial L/\partial w$ taken on one example at a time
 # (stochastic gradient descent, chapter 2) is then exactly Rosenblatt's rule. Summed over all examples
 # before each step it is the **batch form**:
 #
-# $$w \leftarrow w + \eta \sum_n (y_n - \hat y_n)\, x_n, \qquad b \leftarrow b + \eta \sum_n (y_n - \hat y_n).$$
+# $$w \leftarrow w + \eta \sum_i (y_i - \hat y_i)\, x_i, \qquad b \leftarrow b + \eta \sum_i (y_i - \hat y_i).$$
 #
-# The batch form in code, one formula per line, with the number of misclassified gates counted at
+# The batch form in code, one formula per line, with the number of misclassified examples counted at
 # the start of each epoch:
 
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def batch_perceptron(X, Y, eta=1.0, epochs=20):
+def batch_perceptron(X, y, eta=1.0, epochs=20):
     """The perceptron's batch rule: all examples' corrections summed, one step per epoch."""
     w, b, mistakes = np.zeros(X.shape[1]), 0.0, []
     for _ in range(epochs):
         y_hat = (X @ w + b > 0).astype(float)  # ŷ = step(w·x + b) for every example
-        mistakes.append(int(np.sum(y_hat != Y)))
+        mistakes.append(int(np.sum(y_hat != y)))
         if mistakes[-1] == 0:
             break
-        w = w + eta * (Y - y_hat) @ X  # w ← w + η Σₙ (yₙ − ŷₙ) xₙ
-        b = b + eta * np.sum(Y - y_hat)  # b ← b + η Σₙ (yₙ − ŷₙ)
+        w = w + eta * (y - y_hat) @ X  # w ← w + η Σᵢ (yᵢ − ŷᵢ) xᵢ
+        b = b + eta * np.sum(y - y_hat)  # b ← b + η Σᵢ (yᵢ − ŷᵢ)
     return w, b, mistakes
 
 
-for name, Y in gates.items():
-    w, b, mistakes = batch_perceptron(X, np.array(Y, dtype=float))
+for name, y in gates.items():
+    w, b, mistakes = batch_perceptron(X, np.array(y, dtype=float))
     print(f"{name}: w = {w}, b = {b:+.0f}, misclassified at each epoch's start: {mistakes}")
 
 # %% [markdown]
@@ -311,8 +312,10 @@ print(f"final w = {xor.params['W']}, b = {xor.params['b'][0]:+.0f}, predictions 
 print(caught[0].message)
 
 # %% [markdown]
-# From the third epoch on the rule corrects all 4 examples in every epoch, each correction undoing
-# the one before, and yet at the end of every epoch its line gets exactly 2 of the 4 right: the final
+# From the third epoch on the rule corrects all 4 examples in every epoch, and the four corrections
+# cancel out: $-(0, 0) + (0, 1) + (1, 0) - (1, 1) = (0, 0)$ for $w$ and $-1 + 1 + 1 - 1 = 0$ for $b$,
+# so every epoch ends on the weights it started from. At the end of every epoch its line gets exactly
+# 2 of the 4 right: the final
 # $w = (-1, 0)$, $b = 1$ answers 1 left of $x_1 = 1$ and 0 on it. No line can do better than 3 of 4
 # (the book's tests try them), and no line gets all 4 wrong either, since that would separate XNOR,
 # which is just as impossible.
@@ -332,10 +335,10 @@ fig = Figure(figsize=(11, 3.6), layout="constrained")
 gate_targets = {**gates, "XOR": [0, 1, 1, 0]}
 g = np.linspace(-0.5, 1.5, 201)
 gx, gy = np.meshgrid(g, g)
-for i, (name, Y) in enumerate(gate_targets.items()):
+for i, (name, y) in enumerate(gate_targets.items()):
     ax = fig.add_subplot(1, 3, i + 1)
-    Y = np.array(Y)
-    p = nn.Perceptron(2).fit(X, Y, epochs=20, warn=False)
+    y = np.array(y)
+    p = nn.Perceptron(2).fit(X, y, epochs=20, warn=False)
     (w1, w2), b = p.params["W"], p.params["b"][0]
     answer = p.predict(np.c_[gx.ravel(), gy.ravel()]).reshape(gx.shape)
     ax.contourf(gx, gy, answer, levels=[-0.5, 0.5, 1.5], colors=["#F5C46B", "#7FB8DA"])
@@ -344,10 +347,10 @@ for i, (name, Y) in enumerate(gate_targets.items()):
     else:
         ax.axvline(-b / w1, color="black", linewidth=1.2, label="line $w \\cdot x + b = 0$")
     ax.scatter(
-        *X[Y == 0].T, marker="o", s=70, color="#E69F00", edgecolors="black", zorder=3, label="target 0"
+        *X[y == 0].T, marker="o", s=70, color="#E69F00", edgecolors="black", zorder=3, label="target 0"
     )
     ax.scatter(
-        *X[Y == 1].T, marker="s", s=70, color="#0072B2", edgecolors="black", zorder=3, label="target 1"
+        *X[y == 1].T, marker="s", s=70, color="#0072B2", edgecolors="black", zorder=3, label="target 1"
     )
     on_line = X[X @ p.params["W"] + b == 0]
     ax.scatter(*on_line.T, s=260, facecolors="none", edgecolors="black", linestyle=":", zorder=3,
@@ -355,7 +358,7 @@ for i, (name, Y) in enumerate(gate_targets.items()):
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(-0.5, 1.5)
     ax.set_aspect("equal")
-    right = int(np.sum(p.predict(X) == Y))
+    right = int(np.sum(p.predict(X) == y))
     ax.set_title(f"{name}: w = ({w1:.0f}, {w2:.0f}), b = {b:.0f}, {right} of 4 right", fontsize=9)
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
@@ -437,15 +440,15 @@ for activation in ["tanh", "linear"]:
 # (the lecture writes $h_w(x)$ and $W_0$ for the bias), which is exactly the sigmoid neuron of
 # section 1.2, deciding by Honchar's rule $\hat y > 0.5$. What is new is how its weights are found:
 # not by Rosenblatt's rule, but by **gradient descent** (the subject of chapter 2) on the
-# cross-entropy loss, averaged over a batch of $N$ examples with targets $y_n \in \{0, 1\}$,
+# cross-entropy loss, averaged over a batch of $N$ examples with targets $y_i \in \{0, 1\}$,
 #
-# $$L = -\frac{1}{N}\sum_{n} \big[y_n \ln \hat y_n + (1 - y_n)\ln(1 - \hat y_n)\big],
-#   \qquad \hat y_n = \sigma(w \cdot x_n + b),$$
+# $$L = -\frac{1}{N}\sum_{i} \big[y_i \ln \hat y_i + (1 - y_i)\ln(1 - \hat y_i)\big],
+#   \qquad \hat y_i = \sigma(w \cdot x_i + b),$$
 #
 # whose gradient is remarkably simple:
 #
-# $$\frac{\partial L}{\partial w_j} = \frac{1}{N}\sum_n (\hat y_n - y_n)\,x_{n,j}, \qquad
-#   \frac{\partial L}{\partial b} = \frac{1}{N}\sum_n (\hat y_n - y_n).$$
+# $$\frac{\partial L}{\partial w_j} = \frac{1}{N}\sum_i (\hat y_i - y_i)\,x_{i,j}, \qquad
+#   \frac{\partial L}{\partial b} = \frac{1}{N}\sum_i (\hat y_i - y_i).$$
 #
 # The data: "will I pass the class?" from Chang's lecture, with two inputs per student, the lectures
 # attended and the hours spent on the final project (both 0 to 10, divided by 10 here so that they
@@ -459,14 +462,14 @@ for activation in ["tanh", "linear"]:
 # NBVAL_CHECK_OUTPUT
 X_pass, y_pass = data.pass_the_class(200, rng=0)
 X_pass = X_pass / 10  # lectures and hours, scaled to [0, 1]
-Y_pass = y_pass[:, None].astype(np.float32)  # targets as a column, like the neuron's output
+y_column = y_pass[:, None].astype(np.float32)  # targets as a column, like the neuron's output
 neuron = nn.Sequential(nn.Linear(2, 1, rng=0))
 loss = nn.BCEWithLogitsLoss()
-loss(neuron(X_pass), Y_pass)
+loss(neuron(X_pass), y_column)
 neuron.backward(loss.backward())
 y_hat = nn.functional.sigmoid(neuron(X_pass))  # ŷ = σ(w·x + b)
-dW = (y_hat - Y_pass).T @ X_pass / len(X_pass)  # ∂L/∂w = (1/N) Σ (ŷ − y) x
-db = np.mean(y_hat - Y_pass)  # ∂L/∂b = (1/N) Σ (ŷ − y)
+dW = (y_hat - y_column).T @ X_pass / len(X_pass)  # ∂L/∂w = (1/N) Σ (ŷ − y) x
+db = np.mean(y_hat - y_column)  # ∂L/∂b = (1/N) Σ (ŷ − y)
 print("by backprop:", neuron.grads["0.W"].round(4), neuron.grads["0.b"].round(4))
 print("by formula: ", dW.round(4), np.round([db], 4))
 
@@ -484,7 +487,7 @@ history = nn.fit(
     nn.BCEWithLogitsLoss(),
     nn.optim.SGD(neuron, lr=2.0),
     X_pass,
-    Y_pass,
+    y_column,
     epochs=300,
     batch_size=200,
     rng=0,
@@ -495,7 +498,7 @@ torch_history = torch_nn.fit(
     torch_nn.BCEWithLogitsLoss(),
     torch_nn.optim.SGD(torch_neuron, lr=2.0),
     X_pass,
-    Y_pass,
+    y_column,
     epochs=300,
     batch_size=200,
     rng=0,

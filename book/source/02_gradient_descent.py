@@ -8,7 +8,7 @@
 #   which diverge, and why the boundaries sit at $\eta = 0.5$ and $\eta = 1$;
 # - explain why the learning rate and the starting point decide which minimum of a bumpy cost you
 #   land in, and how a learning rate that is too large kills ReLU units;
-# - fit a line by minibatch stochastic gradient descent, and measure why bigger batches allow bolder steps;
+# - fit a line by minibatch stochastic gradient descent, and measure how bigger batches allow bolder steps;
 # - describe what momentum and the adaptive optimisers (Adagrad, RMSProp, Adadelta, Adam) add.
 #
 # The worked example is the one in Honchar's lecture (University of Verona); Krippahl's, Chang's and
@@ -37,6 +37,11 @@ from nnlab.lessons import playground as pg
 # Training a network means making a cost small. Before any network, take the smallest example there is:
 #
 # $$J(x_1, x_2) = x_1^2 + x_2^2 .$$
+#
+# On this chapter's bowls and valleys (everywhere but the line fit of section 2.4) there are no
+# inputs: the point $x = (x_1, x_2)$ is what gradient descent moves, playing the part of the weights,
+# and $J$, as in Honchar's lecture, is a cost given as a plain formula rather than the book's loss
+# $L$ averaged over examples.
 #
 # Its gradient $\nabla J = (\partial J/\partial x_1,\ \partial J/\partial x_2) = (2x_1,\ 2x_2)$ points
 # where $J$ grows fastest, so a small step against it goes downhill. Gradient descent repeats that step
@@ -152,7 +157,8 @@ for eta in [0.1, 0.4, 0.5, 0.6, 0.9, 1.0, 1.1]:
     shrank = abs(path[-1, 0]) < abs(path[0, 0])
     flips = bool(np.any(path[1:, 0] * path[:-1, 0] < 0))
     print(
-        f"η = {eta:.1f}: factor {gd.step_factor(eta):+.1f}, |x| shrank: {shrank!s:<5}, sign flips: {flips!s:<5}"
+        f"η = {eta:.1f}: factor {gd.step_factor(eta):+.1f}, |x| shrank: {'yes' if shrank else 'no':<3},"
+        f" sign flips: {'yes' if flips else 'no':<3}"
         f" -> {gd.regime(eta)}"
     )
 
@@ -176,10 +182,10 @@ fig
 # %% [markdown]
 # ## 2.3 A bumpy cost: the learning rate and the start decide where you land
 #
-# A bowl has one minimum, and any $\eta$ below the limit finds it. A network's cost has many dips.
-# Chang's lecture puts the dilemma this way: a small learning rate converges slowly and gets stuck in
-# a false local minimum; a large one overshoots and diverges; a stable one in between converges
-# smoothly and avoids the local minima. Kheradpisheh's lecture adds two slides whose titles say it all:
+# A bowl has one minimum, and any $\eta$ below the limit finds it. A network's cost has many dips,
+# and Chang's slide on choosing the learning rate, met in section 2.2, says more about them: a timid
+# step can also come to rest in a poor dip that is not the lowest, while a step of the right size
+# travels steadily past such dips. Kheradpisheh's lecture adds two slides whose titles say it all:
 # "initial weights matter" and "learning rate matters". To see both, take a wide bowl with a narrow dip
 # in its side,
 #
@@ -220,7 +226,7 @@ with np.errstate(over="ignore", invalid="ignore"):
             print(f"{name:<20} η = {eta:<4}: |w| > 1000 after 200 steps, diverged")
         else:
             where = "local minimum" if w_end > 1 else "global minimum"
-            print(f"{name:<20} η = {eta:<4}: w after 200 steps = {abs(w_end):.3f}, {where}")
+            print(f"{name:<20} η = {eta:<4}: |w| after 200 steps = {abs(w_end):.3f}, {where}")
 
 # %%
 fig = Figure(figsize=(10, 3.4), layout="constrained")
@@ -264,12 +270,14 @@ fig
 # ### A learning rate that is too large kills ReLU units
 #
 # Olteanu's lecture warns of a failure peculiar to the ReLU, $g(z) = \max(0, z)$. A ReLU unit whose
-# weighted input $z$ is negative for *every* training example outputs 0 for all of them, and its
-# gradient $g'(z) = 0$ is zero for all of them too: no example can move its weights again, so it is
-# unlikely ever to recover. It is **dead**. One cause is a large negative bias; another is a step so
-# large that a single update throws the unit's weights far into the negative region. The playground
-# network of chapter 1 (8 ReLU units, circles, 100 epochs) counts its dead units for a few learning
-# rates:
+# weighted input is $z \le 0$ for *every* training example outputs 0 for all of them, and its
+# derivative $g'(z) = 0$ is zero for all of them too, so no example can move its incoming weights any
+# more. It is **dead**. In the first hidden layer, whose inputs are the fixed training points, plain
+# gradient descent can never revive it; deeper in a network the unit's inputs still change as the
+# layers before it learn, so it may come back, but, as the lecture says, it is unlikely to. One cause
+# is a large negative bias; another is a step so large that a single update throws the unit's
+# weights far into the negative region. The playground network of chapter 1 (8 ReLU units, circles,
+# 100 epochs) counts its dead units for a few learning rates:
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -286,14 +294,19 @@ for eta in [0.1, 1.0, 3.0, 10.0]:
     run = pg.train("circles", hidden=8, activation="ReLU", lr=eta, epochs=100)
     dead = [dead_units(run.params[epoch]) for epoch in (0, 1, 100)]
     print(f"η = {eta:>4}: dead units at the start {dead[0]}, after 1 epoch {dead[1]}, after 100 epochs"
-          f" {dead[2]} of 8; train accuracy {run.train_acc[-1]:.0%}")  # fmt: skip
+          f" {dead[2]} of 8; train accuracy {run.train_acc[-1]:.0%};"
+          f" loss after 50 epochs {run.train_loss[50]:.2f}, after 100 {run.train_loss[100]:.2f}")  # fmt: skip
 
 # %% [markdown]
-# At $\eta = 0.1$ all 8 units stay alive and the network learns the circles; at $\eta = 3$ the first
-# epoch kills 5 of them (the accuracy stops at 84%), at $\eta = 10$ all 8, and in this run none comes back: with no live unit left
-# the network answers the same for every point, and its accuracy is that of a coin. The cure the
-# lecture gives is the first thing to try: a smaller learning rate (or, failing that, the leaky ReLU
-# of chapter 4). See it in the playground: choose ReLU and $\eta = 3$ or 10.
+# At $\eta = 0.1$ all 8 units stay alive and the network learns the circles; at $\eta = 1$ one unit
+# dies in the first epoch and the other seven still learn them. At $\eta = 3$ the first epoch kills 5
+# (the accuracy stops at 84%), at $\eta = 10$ all 8, and in these runs no dead unit comes back. With
+# no live unit left the network answers the same for every point, and its accuracy is that of a coin
+# toss on these balanced classes; its loss can then be no lower than $\ln 2 \approx 0.693$, the loss
+# of answering 0.5 everywhere (only the output's bias still learns, and at $\eta = 10$ it overshoots
+# back and forth, hence 1.70 and 0.86). The cure the lecture gives is the first thing to try: a
+# smaller learning rate (or, failing that, the leaky ReLU of chapter 4). See it in the playground:
+# choose ReLU and $\eta = 3$ or 10.
 
 # %%
 lessons.training_playground("circles", hidden=8, activation="ReLU", lr=3.0, epochs=100)
@@ -301,7 +314,9 @@ lessons.training_playground("circles", hidden=8, activation="ReLU", lr=3.0, epoc
 # %% [markdown]
 # Without a kernel: the same network with $\eta = 3$ after 0, 1 and 100 epochs. After the first
 # epoch only 3 of the 8 units are alive. The survivors still learn, but a step this large keeps
-# throwing them about: the training loss is 0.12 after 50 epochs and 0.46 after 100.
+# throwing them about: the training loss jumps between about 0.1 and 0.5 from one epoch to the
+# next (0.12 after 50 epochs, 0.46 after 100, as printed above), where at $\eta = 0.1$ it falls
+# smoothly.
 
 # %%
 lessons.playground_figure("circles", hidden=8, activation="ReLU", lr=3.0, epochs=(0, 1, 100))
@@ -546,10 +561,11 @@ fig
 # ## 2.6 Adaptive learning rates
 #
 # On the valley $J = x_1^2 + 10\,x_2^2$ plain descent must keep $\eta$ below a limit set by the steep
-# direction $x_2$ (exercise 2 asks for it), and then crawls along the flat one. Chang's lecture's second idea, after
-# "try many learning rates", is a learning rate that adapts: larger or smaller depending on how large
-# the gradients are, separately for every weight. With $g$ the gradient of one weight and all
-# operations element-wise (the library's `nn.optim` writes each as its update equation):
+# direction $x_2$ (exercise 2 asks for it), and then crawls along the flat one. Chang's lecture's
+# second idea, after trying many learning rates by hand, is a learning rate that adapts: larger or
+# smaller depending on how large the gradients are, separately for every weight. With $g$ the
+# gradient of one weight and all operations element-wise (the library's `nn.optim` writes each as
+# its update equation):
 #
 # | optimiser | update (per weight) | idea |
 # |---|---|---|
@@ -596,19 +612,28 @@ with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
             below = np.flatnonzero(gd.bowl(optimiser_path(make, eta), gd.STRETCHED) < 1e-3)
             steps.append(str(below[0]) if below.size else "–")
         print(f"{name:<9}" + "".join(f"{s:>7}" for s in steps))
+J_rms = gd.bowl(optimiser_path(nn.optim.RMSProp, 0.3), gd.STRETCHED)  # J at every step of RMSProp, η = 0.3
+k_low, k_high = int(np.argmin(J_rms)), 100 + int(np.argmax(J_rms[100:]))
+print(f"RMSProp, η = 0.3: J = {J_rms[16]:.0e} at step 16, {J_rms[k_low]:.0e} at step {k_low},"
+      f" {J_rms[k_high]:.1f} at step {k_high}, {J_rms[-1]:.2f} at step 300")  # fmt: skip
 
 # %% [markdown]
 # Plain SGD converges only for the two smallest learning rates of the ladder; Adam reaches the minimum for
 # every learning rate from 0.1 to 3, RMSProp for the same range and Adagrad for the two largest. The
-# fastest entries are RMSProp's, but with a caveat the table hides: its steps do not shrink near the
-# minimum (they stay about $\eta$ long), so at $\eta = 0.3$ it reaches $J < 10^{-3}$ in 16 steps and
-# then rattles about the minimum instead of settling. Adadelta, with no learning rate to set, starts
-# with steps of $\sqrt{\epsilon}/\sqrt{1 - \rho} \approx 0.003$ per weight and needs far more than
-# 300 steps on this problem: no tuning is not the same as no cost. Nor are the adaptive methods
+# fastest entries are RMSProp's, but with a caveat the table hides. At $\eta = 0.3$ it reaches
+# $J < 10^{-3}$ in 16 steps and goes on down to $J \approx 2 \times 10^{-34}$ at step 93; but its
+# running average $v$ forgets ($\rho = 0.99$ remembers roughly the last hundred steps), and once the
+# large early gradients are forgotten the steps grow again, however gentle the slope, in bursts of
+# $\eta$ and more: far too long for the steep direction $x_2$ so close to the minimum. At step
+# 180 the point has been thrown back out to $J \approx 10$, and at step 300 it is still at
+# $J \approx 0.04$ (the last line under the table): it rattles about the minimum instead of settling.
+# Adadelta, with no learning rate to set, starts with steps of $\sqrt{\epsilon}/\sqrt{1 - \rho}
+# \approx 0.003$ per weight (its defaults are $\rho = 0.9$, $\epsilon = 10^{-6}$) and needs far more
+# than 300 steps on this problem: no tuning is not the same as no cost. Nor are the adaptive methods
 # magic: tuned to this valley ($\eta = 0.08$), plain SGD needs 32 steps, fewer than Adam at any
 # learning rate of the ladder. What they offer is that they need far less tuning, which on a real
 # network, with millions of weights of different scales, is what counts. The paths, each with a
-# learning rate that works for it:
+# learning rate that works for it (and Adadelta with its fixed $\eta = 1$, still crawling):
 
 # %%
 choices = {"SGD": 0.08, "Adagrad": 1.0, "RMSProp": 0.1, "Adadelta": 1.0, "Adam": 0.3}
@@ -627,7 +652,7 @@ ax.set_xlabel("$x_1$")
 ax.set_ylabel("$x_2$")
 ax.set_title("first 60 steps on $J = x_1^2 + 10 x_2^2$")
 ax.legend(fontsize=7, loc="upper right")
-ax_J.axhline(1e-3, color="0.6", linestyle=":")
+ax_J.axhline(1e-3, color="0.6", linestyle=":", label="$J = 10^{-3}$")
 ax_J.set_ylim(1e-12, 1e3)
 ax_J.set_xlabel("step")
 ax_J.set_ylabel("J (log scale)")
@@ -643,7 +668,7 @@ fig
 #   (with oscillation once $\eta > 0.5$) and diverges for $\eta > 1$. Near any minimum the limit is
 #   $\eta < 2/J''$: a sharp minimum cannot hold a large step.
 # - On a bumpy cost the learning rate and the starting weights decide which minimum you end in; a
-#   learning rate that is too large diverges, or kills ReLU units for good.
+#   learning rate that is too large diverges, or kills ReLU units, which rarely recover.
 # - A minibatch gradient is an unbiased, noisy estimate of the full one; bigger batches, less noise,
 #   and a bolder best learning rate.
 # - Momentum averages successive steps, damping zig-zags and speeding up travel along a valley.

@@ -106,9 +106,9 @@ print(f"training on {len(data.y_train):,} images, validating on {len(data.y_val)
 def digit_net(init):
     n_in = data.X_train.shape[1]
     return nn.Sequential(
-        nn.Linear(n_in, 100, init=init, bias_init="normal", rng=1),
+        nn.Linear(n_in, 100, init=init, bias_init="normal", rng=1, dtype=np.float64),
         nn.Sigmoid(),
-        nn.Linear(100, 10, init=init, bias_init="normal", rng=2),
+        nn.Linear(100, 10, init=init, bias_init="normal", rng=2, dtype=np.float64),
     )
 
 
@@ -255,6 +255,14 @@ print("all-equal start, W¹ after training (one row per hidden unit):\n", equal.
 print(f"loss {equal.losses[0]:.3f} -> {equal.losses[-1]:.3f}")
 print("random start, W¹ after training:\n", rand.W_after)
 print(f"loss {rand.losses[0]:.3f} -> {rand.losses[-1]:.3f}")
+
+# %% [markdown]
+# The network trained from the equal start, drawn on the input $x = (1, 0)$ with its numbers: each hidden
+# unit has the same activation (green), the same error $\delta$ (red, under it), the same weights and the
+# same gradients on its edges.
+
+# %%
+ini.symmetry_diagram(equal)
 
 # %% [markdown]
 # From the equal start, the four rows are still identical after 2,000 steps, and the loss is stuck at

@@ -105,7 +105,7 @@ print("test loss:    ", [f"{v:.3f}" for v in mlp_history["val_loss"]])
 # %% [markdown]
 # After one epoch the MLP recognises 92.15% of the test digits, after five 95.55%. The curves say more: the
 # training loss keeps falling, from 0.552 to 0.070, while the test loss stops improving after the second
-# epoch and stays between 0.157 and 0.174; from the third epoch on the network is more often right on its
+# epoch and stays between 0.157 and 0.175; from the third epoch on the network is more often right on its
 # training digits than on new ones. It has begun to learn its 8,000 training digits by heart, the
 # overfitting of chapter 6, which more data (`FULL = True`) and L2 regularisation hold back.
 #
@@ -155,8 +155,7 @@ mnist.worst_figure(X_test, y_test, proba_mlp, k=8)
 # descent with momentum ($\eta = 0.05$); `tnn.fit` copies the data to the device once.
 
 # %%
-# NBVAL_CHECK_OUTPUT
-device = nnlab.device()
+device = nnlab.device()  # CUDA, then MPS, else the CPU
 print("LeNet-5 trains on:", "a GPU" if device.type == "cuda" else device.type)
 X_train_32, X_test_32 = mnist.pad_to_32(X_train), mnist.pad_to_32(X_test)
 print("padded images:", X_train_32.shape[1:])

@@ -6,7 +6,8 @@ A chapter cell reads ``lessons.party_neuron()`` (for example) and displays it. E
 
 Modules: ``perceptron`` (chapter 1), ``gradient_descent`` (chapter 2), ``backprop`` (chapter 3),
 ``saturation`` (chapter 4), ``playground`` (chapters 1 and 2: a network learning 2-D sets),
-``initialisation`` (chapter 5), ``regularisation`` (chapter 6); ``Lesson``
+``initialisation`` (chapter 5), ``regularisation`` (chapter 6), ``convolution`` (chapter 7),
+``pooling`` (chapter 8), ``mnist`` (chapter 9); ``Lesson``
 is the shared slider-and-figure helper; ``diagram.network_diagram`` draws a small network with its
 numbers on it (chapter 3).
 """

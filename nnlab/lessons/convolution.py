@@ -262,6 +262,9 @@ def _draw_geometry(axes, values: dict, artists: dict | None) -> tuple[dict, str]
             labels=["padding (zeros)", "read by some output", "never read", "read by the chosen output"],
             loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7,
         )  # fmt: skip
+        for ax in axes:  # fixed at the largest grid the sliders allow: a slider step never rescales
+            ax.set_xlim(-0.5, _MAX - 0.5)
+            ax.set_ylim(_MAX - 0.5, -0.5)
         ax_out.set_xlabel("output column j")
         ax_out.set_ylabel("output row i")
         ax_in.set_xlabel("column of the padded input")
@@ -271,10 +274,6 @@ def _draw_geometry(axes, values: dict, artists: dict | None) -> tuple[dict, str]
     artists["out"].set_data(_grid_image(out_codes, ["#A6CEE3", BLUE] if n_out else ["white", "white"]))
     artists["out"].set_extent((-0.5, side - 0.5, side - 0.5, -0.5))
     artists["inner"].set_bounds(p - 0.5, p - 0.5, n, n)  # the image itself, inside its padding
-    ax_in.set_xlim(-0.5, N - 0.5)
-    ax_in.set_ylim(N - 0.5, -0.5)
-    ax_out.set_xlim(-0.5, side - 0.5)
-    ax_out.set_ylim(side - 0.5, -0.5)
     ax_in.set_title(f"{n}x{n} image, padding {p}: {N}x{N}, kernel {k}x{k}, stride {s}", fontsize=9)
     chosen = "" if g["chosen"] is None else f", output ({g['chosen'][0]}, {g['chosen'][1]}) chosen"
     ax_out.set_title(f"output {n_out}x{n_out}{chosen}", fontsize=9)
@@ -332,11 +331,11 @@ def geometry_figure(settings=((7, 3, 1, 0), (7, 3, 1, 1), (7, 3, 2, 0), (8, 3, 2
         ax.imshow(_grid_image(g["codes"], _GRID_COLOURS), extent=(-0.5, N - 0.5, N - 0.5, -0.5))
         ax.set_xticks([])
         ax.set_yticks([])
-        fits = "fits" if g["unread"] == 0 else f"{g['unread']} unread"
-        ax.set_title(
-            f"n={n}, k={k}, s={s}, p={p}\noutput {g['n_out']}x{g['n_out']}, stride {fits}", fontsize=9
-        )
-    fig.suptitle("Dark blue: the first output's window; orange: cells no window reads; grey: padding")
+        fits = "stride fits" if g["unread"] == 0 else f"last {g['unread']} row and column unread"
+        ax.set_title(f"n={n}, k={k}, s={s}, p={p}\noutput {g['n_out']}x{g['n_out']}, {fits}", fontsize=9)
+    fig.suptitle(
+        "Dark blue: the first output's window (dark grey where it covers padding); grey: padding; orange: never read"
+    )
     return fig
 
 
@@ -354,7 +353,7 @@ def _playground_lesson_class():
 
         def _on_change(self, change: dict) -> None:
             if not self.syncing:
-                self.update()
+                super()._on_change(change)
 
     return _FilterLesson
 

@@ -40,6 +40,7 @@ __all__ = [
     "simulate_z",
     "stacks",
     "symmetric_training",
+    "symmetry_diagram",
     "weight_scale",
     "weight_scale_figure",
     "z_spread",
@@ -188,6 +189,7 @@ class SymmetryRun(NamedTuple):
     W_before: np.ndarray
     W_after: np.ndarray
     losses: list
+    net: object
 
 
 def symmetric_training(
@@ -223,7 +225,41 @@ def symmetric_training(
         losses.append(loss(net(X), y))
         net.backward(loss.backward())
         opt.step()
-    return SymmetryRun(W_before, net.params["0.W"].copy(), losses)
+    return SymmetryRun(W_before, net.params["0.W"].copy(), losses, net)
+
+
+def symmetry_diagram(run: SymmetryRun, x=(1.0, 0.0), y: float = 1.0):
+    r"""Draw a trained ``symmetric_training`` network on one XOR example with its numbers on the edges.
+
+    Forward values $a$ above the units, errors $\delta = \partial L/\partial z$ below them, weights on the
+    edges with $\partial L/\partial W$ under them (``diagram.network_diagram``). From an all-equal start,
+    the four hidden units show the same numbers everywhere.
+    """
+    from .. import np_nn as nn
+    from .diagram import network_diagram
+
+    net = run.net
+    first, sigmoid1, second, sigmoid2 = net.modules
+    x = np.asarray([x], dtype=np.float64)
+    a1 = sigmoid1(first(x))  # a¹ = σ(W¹x + b¹)
+    a2 = sigmoid2(second(a1))  # a² = σ(W²a¹ + b²)
+    loss = nn.BCELoss()
+    loss(a2, np.array([[y]]))
+    delta2 = sigmoid2.backward(loss.backward())  # δ² = ∂L/∂z²
+    delta1 = sigmoid1.backward(second.backward(delta2))  # δ¹ = (W²ᵀδ²) ⊙ σ'(z¹)
+    first.backward(delta1)
+    return network_diagram(
+        (2, 4, 1),
+        weights=[first.W, second.W],
+        weight_grads=[first.grads["W"], second.grads["W"]],
+        values=[x[0], a1[0], a2[0]],
+        grads=[None, delta1[0], delta2[0]],
+        unit_names=[["$x_1$", "$x_2$"], [f"$h_{i}$" for i in range(1, 5)], [r"$\hat y$"]],
+        layer_names=[f"input x = ({x[0, 0]:g}, {x[0, 1]:g})", "hidden layer", f"output (target y = {y:g})"],
+        title="After training from all-equal weights: four copies of one unit",
+        fmt="{:+.2f}",
+        figsize=(8, 5),
+    )
 
 
 # ----------------------------------------------------------------------------- real data
@@ -244,7 +280,7 @@ def real_digits(data_dir=None, *, n_train: int = 6000, n_val: int = 2000, rng=0)
     Reads MNIST's 10,000 test images from ``data_dir`` (or nnlab's cache) without downloading
     anything; where there is no MNIST it uses scikit-learn's bundled 8x8 digits and says so in
     ``note`` instead of warning. The images are shuffled with ``rng``, flattened to rows of 784 (or 64)
-    pixels in [0, 1], and split into ``n_train`` training and ``n_val`` validation examples (fewer
+    float64 pixels in [0, 1], and split into ``n_train`` training and ``n_val`` validation examples (fewer
     when the data set is smaller).
     """
     from ..data import load_mnist
@@ -267,19 +303,13 @@ def real_digits(data_dir=None, *, n_train: int = 6000, n_val: int = 2000, rng=0)
             " instead; the numbers differ from the ones in the text"
         )
     order = np.random.default_rng(rng).permutation(len(labels))
-    X = images.reshape(len(images), -1)[order]
+    X = images.reshape(len(images), -1)[order].astype(np.float64)  # float64: results independent of threads
     y = labels[order]
     n_val = min(n_val, len(y) // 4)
     n_train = min(n_train, len(y) - n_val)
     return DigitData(
         X[:n_train], y[:n_train], X[n_train : n_train + n_val], y[n_train : n_train + n_val], source, note
     )
-
-
-def _freeze_layout(fig) -> None:
-    """Lay the figure out once, then keep that layout: a slider move only redraws the moving artists."""
-    fig.draw_without_rendering()
-    fig.set_layout_engine("none")
 
 
 # ----------------------------------------------------------------------------- lesson: weight scale
@@ -327,6 +357,14 @@ def _weight_scale_axes(fig):
     return ax_z, ax_a, z_bars, a_bars
 
 
+_Y_STEPS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+
+
+def _step_above(value: float) -> float:
+    """The smallest of ``_Y_STEPS`` at or above ``value``."""
+    return next((step for step in _Y_STEPS if step >= value), _Y_STEPS[-1])
+
+
 def weight_scale(std: float = 1.0, n_in: int = 1000):
     r"""Lesson: the weights' standard deviation and the number of inputs against $z$ and $\sigma(z)$.
 
@@ -337,7 +375,7 @@ def weight_scale(std: float = 1.0, n_in: int = 1000):
     neurons with $|z| > 6$.
 
     Sliders: ``std`` (0.01 to 1) and ``n_in`` (2 to 1000). At the lecture's std = 1 and 1,000
-    inputs about 79% of the neurons are saturated; at std = $1/\sqrt{1000} \approx 0.032$ almost none.
+    inputs about 78% of the neurons are saturated; at std = $1/\sqrt{1000} \approx 0.032$ almost none.
 
     Example:
         >>> lesson = weight_scale()
@@ -363,8 +401,9 @@ def weight_scale(std: float = 1.0, n_in: int = 1000):
         curve.set_data(
             grid, np.exp(-0.5 * (grid / spread) ** 2) / (spread * np.sqrt(2 * np.pi))
         )  # density × 1
-        ax_z.set_ylim(0, max(z_share.max(), curve.get_ydata().max()) * 1.1)
-        ax_a.set_ylim(0, a_share.max() * 1.1)
+        # y ranges from a few fixed steps, so that dragging a slider seldom changes them
+        ax_z.set_ylim(0, _step_above(max(z_share.max(), curve.get_ydata().max()) * 1.05))
+        ax_a.set_ylim(0, _step_above(a_share.max() * 1.05))
         share = saturated_share(z)
         ax_z.set_title(f"SD(z): formula {spread:.2f}, simulated {z.std():.2f}")
         ax_a.set_title(f"{share:.0%} of the neurons saturated (|z| > 6)")
@@ -377,9 +416,7 @@ def weight_scale(std: float = 1.0, n_in: int = 1000):
         "std": float_slider("weight std", std, 0.01, 1.0, 0.01),
         "n_in": int_slider("inputs n_in", n_in, 2, 1000, 2),
     }
-    lesson = Lesson(sliders, fig, draw, title="How the weights' spread sets the spread of z")
-    _freeze_layout(fig)
-    return lesson
+    return Lesson(sliders, fig, draw, title="How the weights' spread sets the spread of z")
 
 
 def weight_scale_figure(settings=((1.0, 1000), (1000**-0.5, 1000))):
@@ -476,11 +513,9 @@ def depth_and_scheme(activation: str = "tanh", *, depth: int = 10, width: int = 
     choice = widgets.ToggleButtons(
         options=list(_ACTIVATIONS), value=activation, description="activation", style=SLIDER_STYLE
     )
-    lesson = Lesson(
+    return Lesson(
         {"activation": choice}, fig, draw, title="The variance of z, layer by layer, for three schemes"
     )
-    _freeze_layout(fig)
-    return lesson
 
 
 def depth_and_scheme_figure(depth: int = 10, width: int = 128):

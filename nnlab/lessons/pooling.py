@@ -247,16 +247,16 @@ def _draw_routing(axes, grid: np.ndarray, k: int, s: int, artists: dict | None) 
                 ax.axhline(edge, color="white", linewidth=2)
             ax.set_xticks([])
             ax.set_yticks([])
+            ax.set_xlim(-0.5, _MAX_SIDE - 0.5)  # fixed at the largest grid: a step never rescales
+            ax.set_ylim(_MAX_SIDE - 0.5, -0.5)
             artists[name] = (image, texts)
         axes[0].set_xlabel("orange: the maximum each window routes to")
         axes[1].set_xlabel("upstream gradient δ in brackets")
         axes[2].set_xlabel("orange: where δ arrives; 0 elsewhere")
-    for ax, (name, values, colour, h, w) in zip(axes, panels):
+    for name, values, colour, h, w in panels:
         image, texts = artists[name]
         image.set_data(colour)
         image.set_extent((-0.5, w - 0.5, h - 0.5, -0.5))
-        ax.set_xlim(-0.5, w - 0.5)
-        ax.set_ylim(h - 0.5, -0.5)
         for i in range(_MAX_SIDE):
             for j in range(_MAX_SIDE):
                 label = ""

@@ -175,8 +175,8 @@ class Adadelta(Optimizer):
     r"""Adagrad's successor with no global step size to tune (Zeiler, 2012).
 
     $$v \leftarrow \rho v + (1-\rho) g^2,\quad
-      \Delta = \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
-      u \leftarrow \rho u + (1-\rho)\Delta^2,\quad w \leftarrow w - \eta\,\Delta$$
+      s = \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
+      u \leftarrow \rho u + (1-\rho)s^2,\quad w \leftarrow w - \eta\,s$$
 
     Zeiler's method is ``lr=1.0`` (the default, as in ``torch.optim.Adadelta``).
     """
@@ -199,11 +199,9 @@ class Adadelta(Optimizer):
 
     def _update(self, w: np.ndarray, g: np.ndarray, state: dict[str, np.ndarray]) -> None:
         state["v"] = self.rho * state["v"] + (1 - self.rho) * g * g  # v ← ρv + (1 − ρ)g²
-        delta = (
-            np.sqrt(state["u"] + self.eps) / np.sqrt(state["v"] + self.eps) * g
-        )  # Δ = √(u + ε) / √(v + ε) · g
-        state["u"] = self.rho * state["u"] + (1 - self.rho) * delta * delta  # u ← ρu + (1 − ρ)Δ²
-        w -= self.lr * delta  # w ← w − ηΔ
+        s = np.sqrt(state["u"] + self.eps) / np.sqrt(state["v"] + self.eps) * g  # s = √(u + ε) / √(v + ε) · g
+        state["u"] = self.rho * state["u"] + (1 - self.rho) * s * s  # u ← ρu + (1 − ρ)s²
+        w -= self.lr * s  # w ← w − ηs
 
 
 class Adam(Optimizer):

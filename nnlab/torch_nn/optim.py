@@ -182,8 +182,8 @@ class Adadelta(Optimizer, torch.optim.Adadelta):
     r"""Adagrad's successor with no global step size to tune (Zeiler, 2012).
 
     $$v \leftarrow \rho v + (1-\rho) g^2,\quad
-      \Delta = \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
-      u \leftarrow \rho u + (1-\rho)\Delta^2,\quad w \leftarrow w - \eta\,\Delta$$
+      s = \frac{\sqrt{u + \epsilon}}{\sqrt{v + \epsilon}}\, g,\quad
+      u \leftarrow \rho u + (1-\rho)s^2,\quad w \leftarrow w - \eta\,s$$
 
     Zeiler's method is ``lr=1.0`` (the default here, in NumPy and in ``torch.optim.Adadelta``).
     """
