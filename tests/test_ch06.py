@@ -207,6 +207,8 @@ def test_the_lectures_epsilon_flips_a_trained_models_prediction(mnist_dir):
     assert np.max(np.abs(x_adv - d.X_val)) <= 0.007 + 1e-6 and 0 <= x_adv.min() and x_adv.max() <= 1
     inside = (d.X_val > 0.007) & (d.X_val < 1 - 0.007)  # where clipping cannot interfere
     np.testing.assert_allclose((x_adv - d.X_val)[inside], 0.007 * np.sign(grad_x)[inside], atol=1e-6)
+    pushed_off = (d.X_val == 0) & (grad_x < 0)  # white pixels pushed lighter: the book says they stay white
+    assert pushed_off.any() and np.all(x_adv[pushed_off] == 0)
     flipped = right & (model(x_adv).argmax(axis=1) != d.y_val)
     assert flipped.sum() >= 10  # the book shows 29 of 885
     i = np.flatnonzero(flipped)[0]

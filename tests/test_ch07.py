@@ -61,6 +61,16 @@ def test_cross_correlation_by_loops_equals_conv2d_and_pytorch(rng):
         np.testing.assert_allclose(S, expected[0, 0].numpy(), atol=1e-12)
 
 
+def test_the_lessons_fast_cross_correlation_equals_the_loops(rng):
+    for shape, k, p in (((9, 9), 3, 1), ((6, 8), 2, 0), ((5, 5), 5, 2), ((4, 7), 1, 0)):
+        image, kernel = rng.normal(size=shape), rng.normal(size=(k, k))
+        np.testing.assert_allclose(
+            cv._cross_correlate_by_offsets(image, kernel, p),
+            cv.cross_correlate(image, kernel, padding=p),
+            atol=1e-12,
+        )
+
+
 def test_convolution_is_cross_correlation_with_the_kernel_turned(rng):
     image, kernel = rng.normal(size=(6, 5)), rng.normal(size=(3, 2))
     np.testing.assert_allclose(cv.convolve(image, kernel), cv.cross_correlate(image, kernel[::-1, ::-1]))
@@ -202,3 +212,71 @@ def test_static_figures_are_labelled():
     assert len(fig.axes) == 4 and all(ax.get_title() for ax in fig.axes)
     fig = cv.filter_figure(np.eye(6))
     assert [ax.get_title() for ax in fig.axes[1:]] == list(cv.PRESETS)
+
+
+def test_toy_network_fits_the_8x8_fallback_digits():
+    """Without MNIST the chapter trains the toy network on 8x8 digits: its dense layer then takes 2 x 2 x 2."""
+    net = cv.toy_network(rng=0, side=8)
+    assert net(np.zeros((3, 1, 8, 8), dtype=np.float32)).shape == (3, 10)
+    assert net.params["6.W"].shape == (10, 8)
+
+
+def test_small_cnn_fits_the_8x8_fallback_digits():
+    net = cv.small_cnn(filters=8, rng=0, side=8)
+    assert net(np.zeros((2, 1, 8, 8), dtype=np.float32)).shape == (2, 10)
+
+
+def test_filter_playground_coalesces_a_burst_of_browser_edits_into_one_redraw():
+    """Typing in a box from the browser goes through the core's coalescing: stale values are never drawn."""
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("matplotlib")
+    import threading
+    import time
+
+    digit = np.eye(5)
+    lesson = cv.filter_playground(digit, preset="identity")
+    feature = lesson.figure.axes[2].images[0]
+    drawn, started = [], threading.Event()
+    draw = lesson._draw
+
+    def slow_draw(**values):
+        drawn.append(values["w11"])
+        started.set()
+        time.sleep(0.3)  # a slow redraw: the rest of the burst arrives meanwhile
+        return draw(**values)
+
+    lesson._draw = slow_draw
+    box = lesson.sliders["w11"]
+    box.set_state({"value": 2.0})  # what ipywidgets does with a value the browser sends
+    assert started.wait(5)
+    for value in range(3, 12):  # nine more key presses while the first is being drawn
+        box.set_state({"value": float(value)})
+    assert lesson.wait(10) and lesson.error is None
+    assert drawn == [2.0, 11.0], f"stale values were drawn: {drawn}"
+    assert lesson.sliders["preset"].value == "custom"
+    np.testing.assert_allclose(feature.get_array(), 11.0 * digit)  # the identity's centre weight set to 11
+    before = lesson.redraws
+    lesson.set(preset="blur")  # a preset fills nine boxes: one redraw, not ten
+    assert lesson.redraws == before + 1
+    np.testing.assert_allclose(feature.get_array(), cv.cross_correlate(digit, cv.PRESETS["blur"], padding=1))
+
+
+def test_edge_presets_are_red_on_a_strokes_near_side_and_blue_on_its_far_side():
+    """Chapter 7's reading of the figure: ink values rise into a stroke (red), fall out of it (blue)."""
+    stroke = np.zeros((7, 7))
+    stroke[:, 3] = 1.0  # an upright stroke of ink, one pixel wide
+    S = cv.cross_correlate(stroke, cv.PRESETS["vertical edge"], padding=1)
+    assert S[3, 2] == 3.0 and S[3, 4] == -3.0 and S[3, 3] == 0.0  # left side red, right side blue
+    bar = stroke.T  # a horizontal bar, like the 7's top
+    S = cv.cross_correlate(bar, cv.PRESETS["horizontal edge"], padding=1)
+    assert S[2, 3] == 3.0 and S[4, 3] == -3.0  # red above the bar, blue below it
+    sharpen = cv.cross_correlate(stroke, cv.PRESETS["sharpen"], padding=1)
+    neighbours = cv.cross_correlate(stroke, np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]), padding=1)
+    np.testing.assert_allclose(sharpen, stroke + (4 * stroke - neighbours))  # each pixel + Σ (it − neighbour)
+
+
+def test_the_chapters_filter_picture_is_a_4x3_rectangle():
+    picture = np.zeros((6, 7))
+    picture[1:5, 3:6] = 1.0
+    rows, cols = np.nonzero(picture)
+    assert (rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (4, 3)  # not a square

@@ -34,6 +34,16 @@ def test_the_chapters_grid_forward_and_routed_backward():
     assert r["dx"].sum() == r["dout"].sum() == 45.0
 
 
+def test_a_2x2_max_pool_routes_to_a_quarter_of_the_map_and_the_average_pool_to_all():
+    """Chapter 8: with stride 2, 4 of the 16 entries receive a gradient; the average pool gives each entry a quarter."""
+    dout = np.array([[1.0, 2.0], [3.0, 4.0]])
+    _, da = _library_maxpool(pl.DEFAULT_GRID, dout, 2, 2)
+    assert np.count_nonzero(da) == 4 and da.size == 16
+    avg = AvgPool2d(2)
+    np.testing.assert_array_equal(avg(pl.DEFAULT_GRID[None, None])[0, 0], [[2.5, 2.0], [1.0, 2.25]])
+    np.testing.assert_array_equal(avg.backward(dout[None, None])[0, 0], np.kron(dout / 4, np.ones((2, 2))))
+
+
 def test_maxpool_routing_ties_included_loops_library_and_pytorch_agree(rng):
     torch = pytest.importorskip("torch")
     for trial in range(30):

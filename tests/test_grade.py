@@ -125,7 +125,9 @@ def double(x):
     if report["network_isolated"]:
         assert facts["network"] == "no network"
     if IS_ROOT:
-        assert facts["uid"] == 65534
+        from nnlab.grading.sandbox import UID_BASE, UID_SPAN
+
+        assert UID_BASE <= facts["uid"] < UID_BASE + UID_SPAN  # an id of its own, no account's
         assert facts["bundle"] == "PermissionError"
         assert facts["out"] == "PermissionError"
         assert report["network_isolated"], "root can always make a network namespace here"
@@ -368,11 +370,15 @@ def test_results_feedback_grades_csv_rerun_and_force(demo, tmp_path, capsys):
     lam = (out / "dee" / "feedback.md").read_text(encoding="utf-8")
     assert "demo.lam: 0 of 1 points" in lam and "0.25" not in lam  # a value question's answer never shows
     assert not [p for p in out.rglob(".*") if p.is_file()]  # no temporary file left by the atomic writes
-    assert sorted(p.name for p in (out / "bob" / "raw").iterdir()) == [
+    assert sorted(p.name for p in (out / "bob" / "raw").iterdir()) == [  # hidden tests run apart
+        "demo.double.hidden.jsonl",
+        "demo.double.hidden.log",
         "demo.double.jsonl",
         "demo.double.log",
         "demo.lam.jsonl",
         "demo.lam.log",
+        "demo.square.hidden.jsonl",
+        "demo.square.hidden.log",
         "demo.square.jsonl",
         "demo.square.log",
         "grader.json",
@@ -504,3 +510,110 @@ def test_the_progress_bar_follows_nnlab_progress(demo, tmp_path, monkeypatch, ca
         monkeypatch.setenv("NNLAB_PROGRESS", setting)
         grader.grade(demo["bundle"], [tmp_path / "in"], tmp_path / f"out{setting}", limits=FAST)
         assert ("grading: 100%" in capsys.readouterr().err) is shown
+
+
+# --- found by the adversarial review --------------------------------------------------------------
+
+
+def _one_run(source: str, folder: Path, name: str) -> tuple[dict, list[dict]]:
+    """One sandbox run of a notebook of one cell defining ``f``, called once without arguments."""
+    from nnlab.grading.sandbox import run
+
+    request = {
+        "cells": [{"id": "c", "source": source, "origin": "answer"}],
+        "question": {"name": "q", "answer": "f", "kind": "function"},
+        "tests": [{"args": [], "kwargs": {"__dict__": {}}}],
+        "preload": ["signal"],  # loaded before the drop, as the grader preloads what cells import
+    }
+    result = folder / f"{name}.jsonl"
+    report = run(request, limits=FAST, log=folder / f"{name}.log", result=result)
+    return report, grader._parse_events(result)[0]
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="as an ordinary user kill(-1) would reach the test run itself")
+def test_a_submission_cannot_signal_another_graded_beside_it(tmp_path):
+    """Each run has a user id of its own: ``kill(-1, SIGKILL)`` ends only the killer's own processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.chmod(tmp_path, 0o700)
+    victim = "import os, time\ndef f():\n    time.sleep(2)\n    return [os.getuid(), 1.0]\n"
+    killer = (
+        "import os, signal, time\ntime.sleep(0.5)\nos.kill(-1, signal.SIGKILL)\ndef f():\n    return 0.0\n"
+    )
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(_one_run, victim, tmp_path, "victim")
+        second = pool.submit(_one_run, killer, tmp_path, "killer")
+        (report, events), _ = first.result(), second.result()
+    assert report["signal"] is None, report  # the killer's signal did not reach the run beside it
+    uid, value = next(e for e in events if e.get("event") == "test")["value"]
+    assert value == 1.0 and uid != os.getuid()
+
+
+def test_forged_result_lines_cost_only_the_forger(tmp_path):
+    """Lines written before the runner's "cells_done", or before a test's own record, are dropped."""
+    path = tmp_path / "result.jsonl"
+    lines = [
+        {"event": "test", "index": 0, "value": 99.0},
+        {"event": "done"},
+        "[" * 100_000,
+        {"event": "cells_done", "errors": []},
+        {"event": "test", "index": 0, "value": 1.0},
+        {"event": "test", "index": 1, "value": 99.0},
+        {"event": "test", "index": 1, "value": 2.0},
+        {"event": "done"},
+    ]
+    path.write_text("".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines))
+    events, problem = grader._parse_events(path)
+    assert events[0] == {"event": "cells_done", "errors": []} and problem is not None
+    question = {
+        "name": "s.q",
+        "points": 2,
+        "kind": "function",
+        "answer": "f",
+        "cell_id": "c",
+        "tests": [
+            {"id": f"s.q/public/{k}", "visibility": "public", "expected": k, "rtol": 0, "atol": 0}
+            for k in (1.0, 2.0)
+        ],
+    }
+    report = {"returncode": 0, "signal": None, "timed_out": False}
+    assert grader.grade_question(question, events, report, problem, FAST)["score"] == 2
+
+
+def test_an_exception_class_of_the_students_own_is_not_named_in_feedback():
+    assert grader.exception_name("ValueError") == "ValueError"
+    assert grader.exception_name("KeyboardInterrupt") == "KeyboardInterrupt"
+    for name in ("Leak[1.25, -0.5]", "MyError", None, 3):
+        assert grader.exception_name(name) == "an exception of its own class"
+
+
+def test_an_answer_that_changes_its_input_in_place_fails_as_check_says():
+    x = {"__ndarray__": [1.0, 2.0], "dtype": "float64", "shape": [2]}
+    test = {"args": [x], "kwargs": {"__dict__": {"y": x}}}
+    same = _array(np.array([1.0, 2.0]))
+    changed = _array(np.array([2.0, 4.0]))
+
+    def record(args, kwargs):
+        return {"inputs": {"__dict__": {"args": args, "kwargs": {"__dict__": kwargs}}}}
+
+    assert grader.changed_inputs(record([same], {"y": same}), test) == []
+    assert grader.changed_inputs(record([changed], {"y": same}), test) == ["argument 1"]
+    assert grader.changed_inputs(record([same], {"y": changed}), test) == ["y"]
+    assert grader.changed_inputs({}, test) == ["(the inputs did not come back)"]
+    assert grader.changed_inputs({}, {"args": [1.5], "kwargs": {"__dict__": {}}}) == []  # numbers only
+
+
+def test_a_symbolic_link_is_never_graded_as_a_submission(tmp_path):
+    """A link in a class folder (or inside a submission's folder) could name a solution or a classmate's work."""
+    solution = tmp_path / "solution.ipynb"
+    solution.write_text("{}")
+    folder = tmp_path / "class"
+    (folder / "eve").mkdir(parents=True)
+    (folder / "mallory.ipynb").symlink_to(solution)
+    (folder / "eve" / "demo_source.ipynb").symlink_to(solution)
+    (folder / "trent").mkdir()
+    (folder / "trent" / "work").symlink_to(tmp_path, target_is_directory=True)
+    found = {
+        name: (file, note) for name, file, note in grader.find_submissions([folder], "demo_source.ipynb")
+    }
+    assert found == {name: (None, grader.LINK_STATUS) for name in ("eve", "mallory", "trent")}

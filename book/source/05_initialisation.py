@@ -44,7 +44,8 @@ from nnlab.lessons import initialisation as ini
 #
 # $$\mathrm{Var}(z) = 500 \cdot \tfrac{1}{1000} + 1 = 1.5, \qquad \mathrm{SD}(z) = \sqrt{1.5} \approx 1.22.$$
 #
-# Both by formula and by drawing 2,000 such neurons and measuring their $z$. "Saturated" here means
+# The next cell checks both numbers twice: by the formula, and by drawing 2,000 such neurons and measuring
+# the spread of their $z$. "Saturated" here means
 # $|z| > 6$, where $\sigma'(z) < 0.0025$, a hundredth of its peak $\sigma'(0) = 1/4$:
 
 # %%
@@ -141,6 +142,8 @@ for init, history in histories.items():
         f" {history.val_acc[0]:.1%}, {history.val_acc[4]:.1%}, {history.val_acc[9]:.1%};"
         f"  training loss {history.train_loss[0]:.2f} -> {history.train_loss[-1]:.2f}"
     )
+ratio = histories["normal"].train_loss[-1] / histories["scaled_normal"].train_loss[-1]
+print(f"training loss after epoch 10, N(0, 1) start over scaled start: {ratio:.2f}")
 for init, (size, share) in movement.items():
     print(
         f"{init:<14} output scores at the start have SD {start_scores[init]:.1f};"
@@ -172,8 +175,8 @@ fig
 # it, because not every unit is saturated on every image and the output layer still gets a gradient.
 # But the N(0, 1) network is behind all the way: after one epoch it classifies 49.1% of the validation
 # images right against 74.2% for the scaled start, and after ten epochs 80.2% against 90.6%, with a
-# training loss still 40% larger (0.43 against 0.30). Its first loss is also much higher (3.70 against
-# 1.83), because its 10 outputs start with scores of standard deviation 7.8: it begins confidently
+# training loss still 44% larger (0.43 against 0.30). Its mean loss over the first epoch is also much
+# higher (3.70 against 1.83), because its 10 outputs start with scores of standard deviation 7.8: it begins confidently
 # wrong.
 #
 # The weight movement needs care. Measured in absolute terms, the N(0, 1) network's first layer moved
@@ -219,19 +222,23 @@ for activation in ("tanh", "sigmoid", "relu"):
 # layers passes the previous layers' sampling noise on). With ReLU, He keeps the variance at 2 in every
 # layer (the inputs have variance 1, and $128 \cdot \frac{2}{128} \cdot 1 = 2$ in the first layer), while
 # N(0, 1) multiplies it by $128/2 = 64$ per layer, to about $2 \cdot 10^{18}$ in layer 10, and Xavier halves it
-# per layer, to 0.002. With tanh, N(0, 1) stays near 128 because every unit is saturated at ±1
+# per layer, to 0.002. With tanh, N(0, 1) stays near $n_{in} = 128$ (119 in layer 10) because almost every
+# unit is saturated at ±1
 # ($\mathbb{E}[a^2] \approx 1$); Xavier's variance shrinks slowly (to 0.06 in layer 10) because tanh flattens
 # away from 0, and He's factor 2 only partly makes up for that (0.61). The sigmoid's outputs average
 # about 1/2, so $\mathbb{E}[a^2] \ge 1/4$ whatever $z$ does: under Xavier and He its variance settles a little
 # above $n\,\mathrm{Var}(w)/4$ (0.26 and 0.55), and under N(0, 1), with most units saturated at 0 or 1, at 58.
 #
-# Switch the activation and compare the three schemes:
+# Switch the activation and compare the three schemes. The lesson keeps one y range, from $10^{-4}$ to
+# $10^4$, for all three activations, so that a switch only moves the points; ReLU under N(0, 1) leaves it
+# after layer 2, and a note in the corner gives where it ends (the static figure further down shows all
+# of it):
 
 # %%
 lessons.depth_and_scheme()
 
 # %% [markdown]
-# The static version, all three activations:
+# The static version, all three activations, each with its own y range:
 
 # %%
 ini.depth_and_scheme_figure()

@@ -113,7 +113,8 @@ fig
 #
 # $$C = C_0 + \frac{\lambda}{2n} \sum_w w^2, \qquad \frac{\partial C}{\partial w} = \frac{\partial C_0}{\partial w} + \frac{\lambda}{n} w,$$
 #
-# so a gradient step becomes
+# in the lecture's letters: $C$ is our loss $L$ with the penalty, $C_0$ the loss without it. So a
+# gradient step becomes
 #
 # $$w \leftarrow \Big(1 - \frac{\eta \lambda}{n}\Big) w - \eta \frac{\partial C_0}{\partial w}:$$
 #
@@ -122,7 +123,9 @@ fig
 #
 # $$C = C_0 + \frac{\lambda}{n}\sum_w |w|, \qquad w \leftarrow w - \frac{\eta\lambda}{n}\,\mathrm{sgn}(w) - \eta \frac{\partial C_0}{\partial w}:$$
 #
-# every weight moves the same distance $\eta\lambda/n$ towards 0, whatever its size. (Kheradpisheh's lecture
+# every weight moves the same distance $\eta\lambda/n$ towards 0, whatever its size. (Honchar's slide gives
+# the L1 gradient with its $\frac{\lambda}{n}\mathrm{sgn}(w)$ term, but its last line repeats the L2 factor
+# $(1 - \eta\lambda/n)$; the step above is the one that gradient gives. Kheradpisheh's lecture
 # writes the same L2 step as $\Delta w = \dots - \eta\lambda w$, with $\lambda$ absorbing the $1/n$.) In code, one
 # line each, `reg.l2_step` and `reg.l1_step`. With no gradient from the data, ten steps on three weights
 # of different sizes ($\eta = 0.5$, $\lambda = 1$, $n = 5$, so $\eta\lambda/n = 0.1$):
@@ -412,13 +415,15 @@ print(
 #
 # ## 6.8 Adversarial examples
 #
-# Olteanu's lecture ends the list with a warning and a use. Szegedy et al. found, and Goodfellow et al.
-# explained, that a small change to an input, chosen against the network, can change its answer. The
-# **fast gradient sign method** moves every pixel by $\epsilon$ in the direction that increases the loss:
+# Olteanu's lecture closes its part on adding data with a warning and a use. Szegedy et al. found, and
+# Goodfellow et al. explained, that a small change to an input, chosen against the network, can change its answer. The
+# **fast gradient sign method** moves every pixel by $\epsilon$ in the direction that increases the loss
+# (`reg.adversarial` then clips to the pixel range [0, 1], so a white pixel pushed lighter stays white):
 #
 # $$\tilde x = x + \epsilon\,\mathrm{sign}\big(\nabla_x J(\theta, x, y)\big),$$
 #
-# with the lecture's $\epsilon = 0.007$. The gradient with respect to the input is what the backward pass
+# with the lecture's $\epsilon = 0.007$ ($J$ is the lecture's name for the loss $L$, $\theta$ the weights).
+# The gradient with respect to the input is what the backward pass
 # returns at its end (`dx = net.backward(dout)`); we take it for the trained network of section 6.2 and
 # the 1,000 validation images, and count how many of the images it classified right change their
 # answer, for several $\epsilon$:
@@ -452,7 +457,7 @@ p_after = nn.functional.softmax(model(x_adv[i : i + 1]))[0]
 print(f"validation image {i}, a {d.y_val[i]}:")
 print(f"  before: the network says {p_before.argmax()} with probability {p_before.max():.3f}")
 print(
-    f"  after moving every pixel by ±0.007: it says {p_after.argmax()} with probability {p_after.max():.3f}"
+    f"  after moving each pixel by ±0.007 (within [0, 1]): it says {p_after.argmax()} with probability {p_after.max():.3f}"
 )
 
 # %%
@@ -460,7 +465,7 @@ fig = Figure(figsize=(9, 3), layout="constrained")
 axes = fig.subplots(1, 3)
 panels = (
     (d.X_val[i], f"x: the network says {p_before.argmax()} ({p_before.max():.0%})", "gray_r", (0, 1)),
-    (0.007 * np.sign(grad_x[i]), "0.007 · sign(∇ₓJ)", "PuOr", (-0.007, 0.007)),
+    (0.007 * np.sign(grad_x[i]), "0.007 · sign(∇ₓJ): purple +0.007, orange −0.007", "PuOr", (-0.007, 0.007)),
     (x_adv[i], f"x + 0.007 · sign(∇ₓJ): it says {p_after.argmax()} ({p_after.max():.0%})", "gray_r", (0, 1)),
 )
 for ax, (image, title, cmap, (lo, hi)) in zip(axes, panels):
@@ -486,7 +491,8 @@ fig
 # 2. the L1 step;
 # 3. dropout in the lectures' form, and the test-time scaling that keeps the expected output unchanged
 #    (reason first: which factor?);
-# 4. the fast gradient sign step.
+# 4. inverted dropout;
+# 5. the fast gradient sign step.
 #
 # To go further on your own: choose λ by 5-fold cross-validation over `reg.LAMBDAS`; train with L1
 # (`reg.train(..., l1=True)`) and count the first-layer weights that end within 0.001 of 0; and train a

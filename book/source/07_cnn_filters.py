@@ -104,7 +104,8 @@ for n, k, s, p in [(28, 5, 1, 0), (28, 5, 1, 2), (7, 3, 2, 0), (8, 3, 2, 0), (32
 lessons.conv_geometry()
 
 # %% [markdown]
-# Without a kernel, four settings side by side, each with its first output's window:
+# The same drawing as a still figure (it needs no running Python): four settings side by side, each with
+# its first output's window:
 
 # %%
 cv.geometry_figure()
@@ -135,7 +136,7 @@ print(filters.truth_table(*filters.EDGE_FILTER))
 # before the rectifier. The L filter fires on $\begin{bmatrix} 0 & 1 \\ 0 & 0 \end{bmatrix}$, three black pixels in an L.
 #
 # Slid over a whole picture, each filter marks where its pattern is. A small black-and-white picture: a
-# white square on black, and the two feature maps.
+# white rectangle on black, and the two feature maps.
 
 # %%
 picture = np.zeros((6, 7))
@@ -180,9 +181,10 @@ for name, feature in maps.items():
 # Real images are grey, not black and white, and real filters are larger. Below is a 7 from MNIST
 # (or, on a machine without MNIST, one of scikit-learn's 8×8 digits; the next cell says which). Pick
 # a preset or type your own nine weights; the feature map uses padding 1, so it keeps the digit's size.
-# The vertical-edge filter answers red where the digit gets brighter from left to right and blue where it
-# gets darker: the two sides of every upright stroke. The horizontal-edge filter does the same from top
-# to bottom, so the 7's top bar lights up. Blur averages the nine pixels; sharpen adds to each pixel
+# The pixel values are the ink (0 paper, 1 ink), drawn dark on light. The vertical-edge filter computes the
+# right column minus the left one, so it answers red where the ink grows from left to right (the left side of
+# an upright stroke) and blue where it fades (the right side). The horizontal-edge filter does the same from
+# top to bottom: the 7's top bar gets red above it and blue below it. Blur averages the nine pixels; sharpen adds to each pixel
 # its difference from its four neighbours.
 
 # %%
@@ -212,9 +214,9 @@ cv.filter_figure(seven)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-toy = cv.toy_network(rng=0)
 X_train, X_test = data.X_train[:, None], data.X_test[:, None]  # (N, 1, H, W): one channel
 side = X_train.shape[-1]
+toy = cv.toy_network(rng=0, side=side)
 total = models.count_params(toy, input_shape=(1, side, side))
 
 # %% [markdown]
@@ -270,7 +272,8 @@ print("untrained: p(7) =", f"{proba[7]:.3f}", " most probable class:", int(np.ar
 # NBVAL_CHECK_OUTPUT
 loss = nn.CrossEntropyLoss()
 history = nn.fit(toy, loss, nn.optim.SGD(toy, lr=0.05, momentum=0.9), X_train, data.y_train,
-                 epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0)  # fmt: skip
+                 epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0,
+                 progress=False)  # fmt: skip
 print("test accuracy after each epoch:", [f"{a:.1%}" for a in history.val_acc])
 
 # %%
@@ -282,7 +285,7 @@ fig
 print("trained: p(7) =", f"{proba[7]:.3f}", " most probable class:", int(np.argmax(proba)))
 
 # %% [markdown]
-# With four 3×3 filters and a 2×2 pool, the toy network classifies about 94% of the 2,000 test digits
+# With two 3×3 filters, two 3×3×2 ones and a 2×2 pool, the toy network classifies about 94% of the 2,000 test digits
 # right, and it is now sure about the 7.
 #
 # ## 7.6 Filters a network learns
@@ -293,9 +296,10 @@ print("trained: p(7) =", f"{proba[7]:.3f}", " most probable class:", int(np.argm
 
 # %%
 # NBVAL_CHECK_OUTPUT
-cnn = cv.small_cnn(filters=8, rng=0)
+cnn = cv.small_cnn(filters=8, rng=0, side=side)
 history = nn.fit(cnn, loss, nn.optim.SGD(cnn, lr=0.05, momentum=0.9), X_train, data.y_train,
-                 epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0)  # fmt: skip
+                 epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0,
+                 progress=False)  # fmt: skip
 print("test accuracy after each epoch:", [f"{a:.1%}" for a in history.val_acc])
 
 # %%

@@ -57,9 +57,10 @@ print("the same by loops over the windows:\n", pl.maxpool_loops(a))
 #
 # $$\frac{\partial s_{i', j'}}{\partial a_{i, j}} = \mathbb{I}\big((i, j) = \arg\max_{(i, j) \in \Omega(i', j')} a_{i, j}\big),$$
 #
-# 1 at the maximum and 0 at every other entry. By the chain rule $\partial L/\partial a_{i,j} = \sum_{i',j'} \delta_{i',j'}\,
-# \partial s_{i',j'}/\partial a_{i,j}$, with $\delta = \partial L/\partial s$ the upstream gradient: backward *routes* each
-# $\delta_{i',j'}$ to the position its maximum came from, and every other entry gets 0. Give the four outputs
+# 1 at the maximum and 0 at every other entry. By the chain rule
+# $\partial L/\partial a_{i,j} = \sum_{i',j'} (\partial L/\partial s_{i',j'})\, \partial s_{i',j'}/\partial a_{i,j}$, with
+# $\partial L/\partial s$ the upstream gradient (`dout` in code): backward *routes* each $\partial L/\partial s_{i',j'}$ to the
+# position its maximum came from, and every other entry gets 0. Give the four outputs
 # the upstream gradients 1, 2, 3, 4 to see which goes where; `MaxPool2d.backward`, loops over the
 # windows, and PyTorch's autograd through `max_pool2d` agree:
 
@@ -77,9 +78,9 @@ print("by PyTorch's autograd:\n", a_torch.grad[0, 0].numpy())
 # The bottom-right window, $\begin{bmatrix} 3 & 3 \\ 1 & 2 \end{bmatrix}$, holds its maximum twice. There the maximum has no
 # derivative: raising either 3 raises $s$, lowering one of them leaves $s$ at the other's 3. Some choice
 # has to be made, and nnlab makes PyTorch's: the gradient goes to the **first** maximum, reading the window row by
-# row, here the 3 at row 2, column 2. Centred finite differences see the kink and split the
+# row, here the 3 at row 2, column 2 (rows and columns are counted from 0). Centred finite differences see the kink and split the
 # gradient: nudging the first 3 up by $h$ raises $s$ by $h$, nudging it down changes nothing, so they
-# report $(h - 0)/2h = 1/2$ of $\delta$ for each of the two.
+# report $(h - 0)/2h = 1/2$ of the upstream gradient for each of the two.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -98,7 +99,7 @@ print("∂L/∂a by centred differences:\n", numeric[0, 0].round(6))
 lessons.maxpool_routing()
 
 # %% [markdown]
-# The same grid without a kernel: 2×2 windows with stride 2 (top) and stride 1 (bottom). With stride 1
+# The same grid as a still figure (it needs no running Python): 2×2 windows with stride 2 (top) and stride 1 (bottom). With stride 1
 # the 5 at row 1, column 3 is the maximum of two windows, numbers 3 and 6, and receives $3 + 6 = 9$; the 3 at
 # row 2, column 2 wins three windows (5, 8 and 9, the last by a tie with its right-hand neighbour) and
 # receives $5 + 8 + 9 = 22$.
@@ -111,18 +112,19 @@ pl.routing_figure()
 #
 # LeNet-5 uses average pooling, which Olteanu's lecture calls a softer version of max-pooling: each output
 # is the mean of its window, $s_{i',j'} = \frac{1}{k^2}\sum_{\Omega(i',j')} a_{i,j}$, so every entry of the window has the
-# derivative $1/k^2$, and backward spreads each $\delta$ evenly over its window instead of routing it:
+# derivative $1/k^2$, and backward spreads each upstream gradient evenly over its window instead of routing it:
 
 # %%
 # NBVAL_CHECK_OUTPUT
 avg = AvgPool2d(2)
 print("average pool:\n", avg(a[None, None])[0, 0])
 print("by loops:\n", pl.avgpool_loops(a))
-print("∂L/∂a: each δ split in four:\n", avg.backward(dout[None, None])[0, 0])
+print("∂L/∂a: each upstream gradient split in four:\n", avg.backward(dout[None, None])[0, 0])
 
 # %% [markdown]
-# Max-pool sends all of $\delta$ to one entry per window, so only a quarter of the map learns from each
-# example; average pooling updates every entry a little.
+# Max-pool sends all of an output's upstream gradient to one entry of its window, so with 2×2 windows and stride 2 only a quarter of
+# the map's entries (one in each window, here 4 of 16) receive a gradient from each example, and only the
+# weights that made them learn from it; average pooling sends a quarter of it to every entry.
 #
 # ## 8.4 The gradients of a convolution layer
 #
@@ -164,7 +166,7 @@ print("Conv2d.backward gives ∂L/∂W:\n", layer.grads["W"][0, 0], "\nand ∂L/
 #
 # Now a whole layer: a batch of 2 images with 3 channels, 4 filters of 3×3, in float64. `pl.conv_gradients_loops`
 # computes the two formulas with loops (through `cv.cross_correlate`), `Conv2d.backward` with one matrix
-# product (chapter 7's im2col), PyTorch by autograd, and `gradcheck` by centred differences of
+# product (im2col: every window copied into a column of one matrix), PyTorch by autograd, and `gradcheck` by centred differences of
 # $L = \sum z \odot \mathrm{dout}$ for a random upstream gradient:
 
 # %%
@@ -224,11 +226,12 @@ print(data.source)
 X_train, X_test = data.X_train[:, None], data.X_test[:, None]
 curves = {}
 for name in ("max-pool", "average pool"):
-    cnn = cv.small_cnn(filters=8, rng=0)
+    cnn = cv.small_cnn(filters=8, rng=0, side=X_train.shape[-1])
     if name == "average pool":
         cnn.modules[2] = AvgPool2d(2)
     history = nn.fit(cnn, nn.CrossEntropyLoss(), nn.optim.SGD(cnn, lr=0.05, momentum=0.9), X_train, data.y_train,
-                     epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0)  # fmt: skip
+                     epochs=2, batch_size=64, validation=(X_test, data.y_test), rng=0,
+                     progress=False)  # fmt: skip
     curves[name] = history
     print(f"{name:<13} test accuracy after each epoch:", [f"{acc:.1%}" for acc in history.val_acc])
 
@@ -251,7 +254,7 @@ fig
 
 # %% [markdown]
 # After one epoch the network with max-pool is two points ahead (94.8% against 92.8% of the test
-# digits); after the second both reach about 95.7%. Max-pool learns faster at first here, but on these
+# digits); after the second they are level (95.7% and 95.8%). Max-pool learns faster at first here, but on these
 # digits the choice of pool matters little once the network has trained a while.
 #
 # ## Exercises
@@ -262,7 +265,7 @@ fig
 # 1. a 2×2 max-pool, forward;
 # 2. its backward pass, ties included;
 # 3. the weight gradient of a convolution, $\partial L/\partial W = x \star \delta$;
-# 4. the input gradient, a full convolution of $\delta$ with the turned kernel;
+# 4. the input gradient, a full convolution of $\delta$ with the kernel (a cross-correlation with the turned kernel);
 # 5. which share of a map's entries receive a gradient through a max-pool (a reasoning question).
 #
 # To go further on your own: with stride 2, the weight gradient is still a cross-correlation of the input

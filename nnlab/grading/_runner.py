@@ -8,8 +8,13 @@ result file descriptor it is given:
 
 - ``{"event": "cells_done", "errors": [...]}`` once every cell has run (a cell that raises is noted
   and the next cell runs, as in a notebook run with errors allowed);
-- ``{"event": "test", "index": i, "value": ...}`` or ``{"event": "test", "index": i, "error": ...}``
-  per test; ``{"event": "done"}`` at the end.
+- ``{"event": "test", "index": i, "value": ..., "inputs": ...}`` (``inputs``: the arguments as they
+  are after the call, so the grader can tell an answer that changes them in place) or
+  ``{"event": "test", "index": i, "error": ...}`` per test; ``{"event": "done"}`` at the end, and the
+  process ends at once (``os._exit``: a thread the answer left running cannot keep it alive).
+
+Nothing here is trusted: the student's code runs in this process and can write anything to the result
+descriptor. The grader only ever reads data from it, and compares it with values it alone holds.
 
 Returned values are sent as data: ``None``, exact ``bool``/``int``/``float``/``str``, exact tuples,
 lists and string-keyed dicts, and plain ``numpy.ndarray`` objects or NumPy scalars (raw bytes in
@@ -113,8 +118,12 @@ def _error(exc):
     for frame in traceback.extract_tb(exc.__traceback__):
         if frame.filename.startswith("<cell "):
             line = f"{frame.filename[1:-1]}, line {frame.lineno}"
-    message = str(exc)
-    return {"type": type(exc).__name__, "message": message[:500], "where": line}
+    name = type(exc).__name__  # a class's __name__ is always a str
+    try:  # an exception of the student's own class may have a __str__ that raises
+        message = str(exc)[:500]
+    except BaseException:
+        message = "(its message could not be read)"
+    return {"type": name[:100], "message": message, "where": line}
 
 
 def _stub_exercises():
@@ -213,6 +222,8 @@ def main():
                 kwargs = decode_input(test.get("kwargs", {"__dict__": {}}))
                 result = answer(*args, **kwargs)
             record = {"event": "test", "index": index, "value": encode_result(result)}
+            if question["kind"] != "value":  # the inputs after the call: the grader tells a change in place
+                record["inputs"] = encode_result({"args": list(args), "kwargs": dict(kwargs)})
         except SystemExit as exc:
             record = {"event": "test", "index": index, "error": {"type": "SystemExit", "message": str(exc)}}
         except BaseException as exc:
@@ -223,3 +234,10 @@ def main():
 
 if __name__ == "__main__":
     main()
+    # a thread the answer started, or an atexit hook, must not keep the process (and the grader) waiting
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+    os._exit(0)

@@ -7,7 +7,8 @@ For every submission the grader
 2. builds the canonical notebook: the instructor's cells from the bundle, and only the answer
    cells from the submission (submitted outputs and metadata are ignored);
 3. for each question, runs that notebook and the question's tests in a sandbox
-   (``nnlab.grading.sandbox``), which receives the test inputs only and returns data only;
+   (``nnlab.grading.sandbox``), which receives the test inputs only and returns data only (the
+   public tests in one run, the hidden tests in another, so no hidden input can reach the feedback);
 4. checks every returned value (type, shape, dtype, finiteness) and compares it with the
    expected value here, in the grader's process, with ``nnlab.exercises.format.compare``;
 5. writes, atomically, ``DIR/NAME/results.json`` (Gradescope's format), ``DIR/NAME/feedback.md``
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import builtins
 import csv
 import io
 import json
@@ -284,6 +286,65 @@ def judge(received: Any, test: dict, question: dict, *, reveal: bool) -> tuple[b
     return False, "wrong kind of value" if outcome.wrong_shape else "wrong values", list(outcome.lines)
 
 
+def _same(before: Any, after: Any) -> bool:
+    """True when an argument is unchanged by the call (as ``check()`` decides: arrays entry by entry)."""
+    import numpy as np
+
+    if isinstance(before, np.ndarray):
+        return (
+            type(after) is np.ndarray
+            and before.shape == after.shape
+            and before.dtype == after.dtype
+            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        )
+    if isinstance(before, (list, tuple)):
+        return (
+            type(after) in (list, tuple)
+            and len(before) == len(after)
+            and all(_same(b, a) for b, a in zip(before, after))
+        )
+    if isinstance(before, dict):
+        return (
+            type(after) is dict
+            and before.keys() == after.keys()
+            and all(_same(before[k], after[k]) for k in before)
+        )
+    return True  # numbers, strings and None cannot be changed in place
+
+
+def changed_inputs(record: dict, test: dict) -> list[str]:
+    """The arguments the answer changed in place, from the inputs the sandbox sent back after the call.
+
+    The originals are the bundle's (held here); inputs that did not come back, or came back as something
+    else than data, count as changed.
+    """
+    from ..exercises.format import decode
+
+    args = decode(test.get("args", []))
+    kwargs = decode(test.get("kwargs", {"__dict__": {}}))
+    import numpy as np
+
+    if not any(isinstance(v, (list, tuple, dict, np.ndarray)) for v in [*args, *kwargs.values()]):
+        return []  # numbers only: nothing can change in place
+    try:
+        after = decode_result(record.get("inputs"))
+    except (BadResult, ValueError, TypeError):
+        after = None
+    if (
+        type(after) is not dict
+        or type(after.get("args")) is not list
+        or type(after.get("kwargs")) is not dict
+    ):
+        return ["(the inputs did not come back)"]
+    changed = [
+        f"argument {i + 1}"
+        for i, b in enumerate(args)
+        if i >= len(after["args"]) or not _same(b, after["args"][i])
+    ]
+    changed += [k for k in kwargs if k not in after["kwargs"] or not _same(kwargs[k], after["kwargs"][k])]
+    return changed
+
+
 def _parse_events(path: Path) -> tuple[list[dict], str | None]:
     try:
         size = path.stat().st_size
@@ -291,15 +352,20 @@ def _parse_events(path: Path) -> tuple[list[dict], str | None]:
         return [], None
     if size > MAX_RESULT_BYTES:
         return [], f"returned more than {MAX_RESULT_BYTES // 2**20} MB of data"
-    events = []
+    events, problem = [], None
     for line in path.read_bytes().splitlines():
         try:
             event = json.loads(line)
-        except (ValueError, RecursionError):
-            return events, "returned data that is not valid JSON"
+        except (ValueError, RecursionError):  # a line the student's code wrote: skipped, and said
+            problem = "returned data that is not valid JSON"
+            continue
         if isinstance(event, dict):
             events.append(event)
-    return events, None
+    # The student's code can write to this file too, so what it holds is only ever data to judge. The
+    # runner writes "cells_done" after the last cell: what came before it is forged and is dropped; a
+    # test's last record wins over one forged before it (see grade_question).
+    last = max((i for i, e in enumerate(events) if e.get("event") == "cells_done"), default=0)
+    return events[last:], problem
 
 
 def _process_problem(report: dict, limits: Limits) -> str | None:
@@ -318,8 +384,20 @@ def _process_problem(report: dict, limits: Limits) -> str | None:
     return None
 
 
+_BUILTIN_ERRORS = {
+    name for name, obj in vars(builtins).items() if isinstance(obj, type) and issubclass(obj, BaseException)
+}
+
+
+def exception_name(name: Any) -> str:
+    """A class name the student's process sent, as the feedback may show it: a built-in exception's name,
+    else "an exception of its own class" (a class name of the student's own could carry anything,
+    a hidden test's inputs included)."""
+    return name if type(name) is str and name in _BUILTIN_ERRORS else "an exception of its own class"
+
+
 def _error_kind(error: dict, limits: Limits) -> str:
-    kind = error.get("type", "an exception")
+    kind = exception_name(error.get("type"))
     message = str(error.get("message", ""))
     if kind == "MemoryError":
         return f"memory limit ({limits.memory_mb} MB)"
@@ -383,7 +461,7 @@ def grade_question(
     results: dict[int, dict] = {}
     for e in events:
         if e.get("event") == "test" and type(e.get("index")) is int and 0 <= e["index"] < len(tests):
-            results.setdefault(e["index"], e)
+            results[e["index"]] = e  # the last record of a test: the runner's, written after any forgery
     finished = any(e.get("event") == "done" for e in events)
     rows = []
     own_cell_errors = []
@@ -401,7 +479,7 @@ def grade_question(
     elif any(e.get("event") == "missing" for e in events):
         status = f"the answer {question['answer']} is not defined"
         if own_cell_errors:
-            status += f" (its cell raised {own_cell_errors[0].get('type')})"
+            status += f" (its cell raised {exception_name(own_cell_errors[0].get('type'))})"
     else:
         status = None
     early = status
@@ -444,6 +522,15 @@ def grade_question(
                     row["kind"], row["lines"] = "not answered yet", ["the answer still holds its `...`."]
                 else:
                     row["passed"], row["kind"], row["lines"] = judge(received, test, question, reveal=reveal)
+                    changed = changed_inputs(rec, test) if question["kind"] != "value" else []
+                    if changed:
+                        note = (
+                            f"the answer changes its input {', '.join(changed)} in place: work on a new"
+                            " array (x = x + ..., or x = x.copy() first), so the caller's data stays as it was."
+                        )
+                        if row["passed"]:
+                            row["passed"], row["kind"], row["lines"] = False, "changed its input in place", []
+                        row["lines"] = row["lines"] + [note]
         if not reveal:
             row["lines"] = []
         rows.append(row)
@@ -598,22 +685,28 @@ def grade_submission(
                 graded_questions[-1]["status"] = status_q
                 graded_questions[-1]["problem"] = status_q
                 continue
-            request = {
-                "cells": cells,
-                "question": {"name": q["name"], "answer": q["answer"], "kind": q["kind"]},
-                "tests": [
-                    {"args": t.get("args", []), "kwargs": t.get("kwargs", {"__dict__": {}})}
-                    for t in q["tests"]
-                ],
-                "preload": preload,
-            }
             stem = _safe(q["name"])
-            log, result = raw / f"{stem}.log", raw / f"{stem}.jsonl"
-            report = run(request, limits=limits, log=log, result=result)
-            events, data_problem = _parse_events(result)
+            parts = []
+            for suffix, indices in _runs_by_visibility(q):
+                if parts and not any(e.get("event") == "cells_done" for e in parts[-1][1]):
+                    break  # the same cells did not run through: the hidden tests' run would end the same way
+                request = {
+                    "cells": cells,
+                    "question": {"name": q["name"], "answer": q["answer"], "kind": q["kind"]},
+                    "tests": [
+                        {"args": t.get("args", []), "kwargs": t.get("kwargs", {"__dict__": {}})}
+                        for t in (q["tests"][i] for i in indices)
+                    ],
+                    "preload": preload,
+                }
+                log, result = raw / f"{stem}{suffix}.log", raw / f"{stem}{suffix}.jsonl"
+                report = run(request, limits=limits, log=log, result=result)
+                events, data_problem = _parse_events(result)
+                parts.append((indices, events, report, data_problem))
+                _trim(log)
+            events, report, data_problem = _merge_runs(parts)
             blank = unanswered(answers[q["name"]], q["answer"])
             graded_questions.append(grade_question(q, events, report, data_problem, limits, blank=blank))
-            _trim(log)
         notes = [f"{q['name']}: {q['status']}" for q in graded_questions if q["status"] != "passed"]
         status = "; ".join(notes) if notes else "ok"
     seconds = time.monotonic() - start
@@ -636,6 +729,51 @@ def grade_submission(
     summary = {k: getattr(graded, k) for k in ("submission", "score", "max_score", "status", "seconds")}
     write_atomic(folder / "summary.json", json.dumps(summary, indent=1) + "\n")
     return graded
+
+
+def _runs_by_visibility(question: dict) -> list[tuple[str, list[int]]]:
+    """``(log suffix, test indices)`` per sandbox run: the public tests in one, the hidden tests in another.
+
+    A process that has been given a hidden test's inputs can put them into anything it returns (an
+    exception's message or class name, a value a public test's feedback shows). So the public tests,
+    whose failures the feedback explains in full, run in a process that never sees a hidden input, and
+    the hidden tests' feedback says only the kind of failure.
+    """
+    public = [i for i, t in enumerate(question["tests"]) if t.get("visibility") != "hidden"]
+    hidden = [i for i, t in enumerate(question["tests"]) if t.get("visibility") == "hidden"]
+    runs = [("", public)] if public else []
+    if hidden:
+        runs.append((".hidden" if public else "", hidden))
+    return runs or [("", [])]
+
+
+def _merge_runs(
+    parts: list[tuple[list[int], list[dict], dict, str | None]],
+) -> tuple[list[dict], dict, str | None]:
+    """One question's events, report and data problem from its runs (test indices mapped back)."""
+    events: list[dict] = []
+    for indices, part, _, _ in parts:
+        for e in part:
+            if e.get("event") == "test":
+                k = e.get("index")
+                if type(k) is int and 0 <= k < len(indices):
+                    events.append({**e, "index": indices[k]})
+            elif e.get("event") in ("cells_done", "missing"):
+                events.append(e)
+    if all(any(e.get("event") == "done" for e in part) for _, part, _, _ in parts):
+        events.append({"event": "done"})
+    reports = [r for _, _, r, _ in parts]
+    report = dict(reports[0])
+    for key in ("supervisor_failed", "signal"):
+        report[key] = next((r.get(key) for r in reports if r.get(key) is not None), None)
+    report["returncode"] = next(
+        (r.get("returncode") for r in reports if r.get("returncode")), reports[0].get("returncode")
+    )
+    report["timed_out"] = any(r.get("timed_out") for r in reports)
+    report["strays"] = sum(int(r.get("strays") or 0) for r in reports)
+    report["wall"] = round(sum(float(r.get("wall") or 0) for r in reports), 3)
+    report["runs"] = len(reports)
+    return events, report, next((p for _, _, _, p in parts if p), None)
 
 
 def _trim(log: Path) -> None:
@@ -666,7 +804,9 @@ def find_submissions(
             for entry in sorted(path.iterdir()):
                 if entry.name.startswith(".") or entry.resolve() == skip:
                     continue
-                if entry.is_dir():
+                if entry.is_symlink():  # a link could name the solution, a classmate's notebook, the bundle
+                    found.append((entry.stem, None, LINK_STATUS))
+                elif entry.is_dir():
                     file, note = notebook_in(entry, notebook)
                     found.append((entry.name, file, note))
                 elif entry.is_file():
@@ -682,11 +822,28 @@ def find_submissions(
     return unique
 
 
+LINK_STATUS = "not a notebook: a symbolic link (a submission must be plain files)"
+
+
+def _linked(path: Path, folder: Path) -> bool:
+    """True when ``path``, or a folder between it and ``folder``, is a symbolic link."""
+    try:
+        parts = path.relative_to(folder).parts
+    except ValueError:
+        return True
+    return any((folder.joinpath(*parts[: k + 1])).is_symlink() for k in range(len(parts)))
+
+
 def notebook_in(folder: Path, notebook: str) -> tuple[Path | None, str | None]:
     """The notebook inside one submission folder: the bundle's name, else the only ``.ipynb``, else the only file."""
-    if (folder / notebook).is_file():
+    if notebook and _linked(folder / notebook, folder):
+        return None, LINK_STATUS
+    if notebook and (folder / notebook).is_file():
         return folder / notebook, None
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    everything = list(folder.rglob("*"))
+    if any(_linked(p, folder) for p in everything):
+        return None, LINK_STATUS
+    files = sorted(p for p in everything if p.is_file() and not p.name.startswith("."))
     notebooks = [p for p in files if p.suffix == ".ipynb"]
     if len(notebooks) == 1:
         return notebooks[0], None
@@ -722,7 +879,7 @@ def _warnings(bundle: Path, submissions: list[Path]) -> list[str]:
     lines = []
     if _readable_by_others(bundle):
         lines.append(
-            f"nnlab grade: warning: {bundle} is readable by every user, so the submissions (run as nobody)"
+            f"nnlab grade: warning: {bundle} is readable by every user, so the submissions (run unprivileged)"
             " could read its hidden tests; chmod 600 it (and its folder 700) before grading."
         )
     exposed = [p for p in submissions if _readable_by_others(p)]

@@ -39,7 +39,7 @@ if ls /autograder/source/*.whl >/dev/null 2>&1; then
 else
     python3 -m pip install --no-cache-dir --quiet "{requirement}"
 fi
-# The bundles hold the hidden tests: readable by root only (the graded code runs as nobody).
+# The bundles hold the hidden tests: readable by root only (the graded code runs unprivileged).
 chmod 700 /autograder/source
 chmod 600 /autograder/source/bundles/*.json
 """

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ class Limits:
 
 
 def unprivileged_user() -> tuple[int, int] | None:
-    """``(uid, gid)`` of the user the student's code runs as when the grader is root (``nobody``); else None."""
+    """``(uid, gid)`` of ``nobody`` when the grader is root (it then drops privileges); else None.
+
+    Each run then drops to a user id of its own (``_fresh_user``), as unprivileged as ``nobody``.
+    """
     if os.name != "posix" or os.geteuid() != 0:
         return None
     import pwd
@@ -63,6 +67,89 @@ def unprivileged_user() -> tuple[int, int] | None:
     except KeyError:
         return (65534, 65534)
     return (entry.pw_uid, entry.pw_gid)
+
+
+UID_BASE = 1_900_000_000  # sandbox users: ids no account has (see ``_fresh_user``)
+UID_SPAN = 100_000_000
+_in_use: set[int] = set()
+_in_use_lock = threading.Lock()
+
+
+def _fresh_user() -> int:
+    """A user id of its own for one run, used by no process now (root only).
+
+    Every run gets its own id, not a shared ``nobody``: a process of one submission can then neither
+    signal (``kill(-1, ...)``), trace nor read the memory or files of another submission graded beside
+    it, nor use up its process limit; and after the run every process of that id can be found and ended.
+    """
+    import random
+
+    with _in_use_lock:
+        while True:
+            uid = UID_BASE + random.randrange(UID_SPAN)
+            if uid not in _in_use and count_processes(uid) == 0:
+                _in_use.add(uid)
+                return uid
+
+
+def kill_user(uid: int) -> int:
+    """SIGKILL every process of ``uid`` until none is left (root only); how many were found."""
+    import time
+
+    ended: set[int] = set()
+    for _ in range(200):
+        pids = _pids_of(uid)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                ended.add(pid)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.005)
+    return len(ended)
+
+
+SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
+
+
+def remove_files_of(uid: int, folders: tuple[str, ...] = SHARED_FOLDERS) -> int:
+    """Remove what ``uid`` left in the world-writable folders (root only; the id is this run's alone).
+
+    Only entries directly in those folders are looked at (the sandbox user can create nothing
+    deeper except inside its own entries); links are removed, never followed. How many were removed.
+    """
+    removed = 0
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                continue
+    return removed
+
+
+def _pids_of(uid: int) -> list[int]:
+    found = []
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == uid:
+                    found.append(int(name))
+            except OSError:
+                continue
+    return found
 
 
 def count_processes(uid: int) -> int:
@@ -114,7 +201,10 @@ def run(
     the run ended: ``returncode``, ``signal``, ``timed_out``, ``wall``, ``strays`` (processes left
     behind and ended), ``network_isolated``.
     """
-    drop = unprivileged_user()
+    drop = None
+    if unprivileged_user() is not None:
+        fresh = _fresh_user()
+        drop = (fresh, fresh)
     uid = drop[0] if drop else os.getuid()
     folder = Path(tempfile.mkdtemp(prefix="nnlab-grade-"))
     try:
@@ -155,6 +245,11 @@ def run(
                 "supervisor_failed": err.decode("utf-8", "replace")[-2000:] or f"status {proc.returncode}",
             }
     finally:
+        if drop:  # anything of this run that escaped the supervisor's sweep (a killed supervisor)
+            kill_user(drop[0])
+            remove_files_of(drop[0])
+            with _in_use_lock:
+                _in_use.discard(drop[0])
         shutil.rmtree(folder, ignore_errors=True)
 
 

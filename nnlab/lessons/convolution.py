@@ -21,9 +21,12 @@ Chapter: 7, CNN filters.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from ._core import Lesson
 
 __all__ = [
     "PRESETS",
@@ -108,6 +111,18 @@ def cross_correlate(image, kernel, stride: int = 1, padding: int = 0) -> np.ndar
     return S
 
 
+def _cross_correlate_by_offsets(image, kernel, padding: int = 0) -> np.ndarray:
+    """``cross_correlate`` at stride 1 with one array operation per kernel entry (the lessons' redraws);
+    tested equal to the loops."""
+    I = np.pad(np.asarray(image, dtype=np.float64), padding)
+    K = np.asarray(kernel, dtype=np.float64)
+    H_out, W_out = I.shape[0] - K.shape[0] + 1, I.shape[1] - K.shape[1] + 1
+    S = np.zeros((H_out, W_out))
+    for m, n in np.ndindex(K.shape):
+        S += I[m : m + H_out, n : n + W_out] * K[m, n]  # every output's term I(i + m, j + n) K(m, n) at once
+    return S
+
+
 def convolve(image, kernel, stride: int = 1, padding: int = 0) -> np.ndarray:
     r"""The convolution of mathematics: the cross-correlation with the kernel flipped in both directions.
 
@@ -123,8 +138,8 @@ def convolve(image, kernel, stride: int = 1, padding: int = 0) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- the networks
-def toy_network(rng: Any = 0):
-    r"""The lectures' toy network (Olteanu, after Jeremy Howard's spreadsheet) for 28x28 digits, in np_nn.
+def toy_network(rng: Any = 0, side: int = 28):
+    r"""The lectures' toy network (Olteanu, after Jeremy Howard's spreadsheet) for side x side digits, in np_nn.
 
     | layer | output |
     | --- | --- |
@@ -133,7 +148,8 @@ def toy_network(rng: Any = 0):
     | MaxPool2d(2) | 2 x 12 x 12 |
     | Flatten, Linear(288, 10): one dense weight per value and class | 10 |
 
-    and a softmax for the 10 class probabilities (inside ``CrossEntropyLoss`` when training).
+    (the sizes for ``side=28``, MNIST's; ``side=8`` builds it for the 8x8 fallback digits, with
+    Linear(18, 10)), and a softmax for the 10 class probabilities (inside ``CrossEntropyLoss`` when training).
     The first layer starts as the horizontal and vertical edge filters of ``PRESETS``.
 
     Example:
@@ -148,16 +164,17 @@ def toy_network(rng: Any = 0):
         Conv2d(1, 2, 3, rng=gen), nn.ReLU(),
         Conv2d(2, 2, 3, rng=gen), nn.ReLU(),
         MaxPool2d(2), nn.Flatten(),
-        nn.Linear(2 * 12 * 12, 10, rng=gen),
+        nn.Linear(2 * ((side - 4) // 2) ** 2, 10, rng=gen),  # two 3x3 convolutions take 4, the pool halves
     )  # fmt: skip
     net.params["0.W"][:, 0] = np.stack([PRESETS["horizontal edge"], PRESETS["vertical edge"]])
     return net
 
 
-def small_cnn(filters: int = 8, rng: Any = 0):
+def small_cnn(filters: int = 8, rng: Any = 0, side: int = 28):
     """A small CNN to learn its own filters: Conv2d(1, filters, 5), ReLU, MaxPool2d(2), Flatten, Linear(., 10).
 
-    For 28x28 digits: filters x 24 x 24 after the convolution, filters x 12 x 12 after the pool.
+    For side x side digits: filters x (side − 4)² after the convolution, filters x ((side − 4) / 2)²
+    after the pool (24 and 12 for MNIST's 28; 4 and 2 for the 8x8 fallback digits).
 
     Example:
         >>> small_cnn()(np.zeros((2, 1, 28, 28), dtype=np.float32)).shape
@@ -169,7 +186,7 @@ def small_cnn(filters: int = 8, rng: Any = 0):
     gen = np.random.default_rng(rng)
     return nn.Sequential(
         Conv2d(1, filters, 5, init="he", rng=gen, fast=True), nn.ReLU(), MaxPool2d(2), nn.Flatten(),
-        nn.Linear(filters * 12 * 12, 10, rng=gen),
+        nn.Linear(filters * ((side - 4) // 2) ** 2, 10, rng=gen),
     )  # fmt: skip
 
 
@@ -344,15 +361,32 @@ _CELLS = [f"w{m}{n}" for m in range(3) for n in range(3)]
 
 
 def _playground_lesson_class():
+    import threading
+    from contextlib import contextmanager
+
     from ._core import Lesson
 
     class _FilterLesson(Lesson):
-        """A Lesson whose draw may set its own boxes (a preset) without redrawing once per box."""
+        """A Lesson whose draw may set its own boxes (a preset) without redrawing once per box.
 
-        syncing = False
+        While ``draw`` fills the boxes, the changes it makes on its own thread are ignored; every
+        other change, a browser's included, goes through ``Lesson._on_change``, which coalesces a
+        burst from the browser into one redraw of the newest values.
+        """
+
+        _syncing_on: int | None = None  # the thread whose draw is filling the boxes, if any
+
+        @contextmanager
+        def syncing(self):
+            """Set boxes from ``draw`` without a redraw per box."""
+            self._syncing_on = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._syncing_on = None
 
         def _on_change(self, change: dict) -> None:
-            if not self.syncing:
+            if self._syncing_on != threading.get_ident():  # not this lesson's own draw setting a box
                 super()._on_change(change)
 
     return _FilterLesson
@@ -367,7 +401,7 @@ def _digit(digit) -> np.ndarray:
     return split.X_train[int(np.flatnonzero(split.y_train == 7)[0])].astype(np.float64)
 
 
-def filter_playground(digit=None, preset: str = "vertical edge"):
+def filter_playground(digit=None, preset: str = "vertical edge") -> Lesson:
     r"""Lesson: an editable 3x3 filter applied live to a digit: $S = I \star K$ (cross-correlation, padding 1).
 
     Left, the digit $I$; middle, the filter $K$ with its nine numbers; right, the feature map $S$
@@ -387,7 +421,7 @@ def filter_playground(digit=None, preset: str = "vertical edge"):
     image = _digit(digit)
     fig = Figure(figsize=(9, 3.2))  # fixed margins: no layout engine to rerun at every redraw
     ax_img, ax_k, ax_out = fig.subplots(1, 3)
-    fig.subplots_adjust(left=0.02, right=0.92, bottom=0.04, top=0.9, wspace=0.15)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.04, top=0.9, wspace=0.15)
     ax_img.imshow(image, cmap="gray_r")
     ax_img.set_title("the image I")
     kernel_image = ax_k.imshow(np.zeros((3, 3)), cmap="RdBu_r", vmin=-1, vmax=1)
@@ -396,7 +430,6 @@ def filter_playground(digit=None, preset: str = "vertical edge"):
     ]
     ax_k.set_title("the filter K")
     feature = ax_out.imshow(np.zeros_like(image), cmap="RdBu_r", vmin=-1, vmax=1)
-    fig.colorbar(feature, ax=ax_out, shrink=0.8, label="S(i, j)")
     for ax in (ax_img, ax_k, ax_out):
         ax.set_xticks([])
         ax.set_yticks([])
@@ -408,17 +441,15 @@ def filter_playground(digit=None, preset: str = "vertical edge"):
         if preset != "custom" and preset != state["preset"]:  # a preset was chosen: it fills the boxes
             kernel = PRESETS[preset]
             if lesson is not None:
-                lesson.syncing = True
-                for c, value in zip(_CELLS, kernel.ravel()):
-                    lesson.sliders[c].value = round(float(value), 3)
-                lesson.syncing = False
+                with lesson.syncing():
+                    for c, value in zip(_CELLS, kernel.ravel()):
+                        lesson.sliders[c].value = round(float(value), 3)
         elif preset != "custom" and not np.allclose(kernel, PRESETS[preset], atol=1e-3):
             preset = "custom"  # a box was edited: the filter is no longer the preset
-            lesson.syncing = True
-            lesson.sliders["preset"].value = "custom"
-            lesson.syncing = False
+            with lesson.syncing():
+                lesson.sliders["preset"].value = "custom"
         state["preset"] = preset
-        S = cross_correlate(image, kernel, padding=1)  # S(i, j) = Σ_m Σ_n I(i + m, j + n) K(m, n)
+        S = _cross_correlate_by_offsets(image, kernel, padding=1)  # S(i, j) = Σ_m Σ_n I(i + m, j + n) K(m, n)
         kernel_image.set_data(kernel)
         limit = max(np.abs(kernel).max(), 1e-9)
         kernel_image.set_clim(-limit, limit)
@@ -457,7 +488,7 @@ def filter_figure(digit=None):
     axes[0].imshow(image, cmap="gray_r")
     axes[0].set_title("the digit")
     for ax, (name, kernel) in zip(axes[1:], PRESETS.items()):
-        S = cross_correlate(image, kernel, padding=1)
+        S = _cross_correlate_by_offsets(image, kernel, padding=1)
         top = np.abs(S).max()
         ax.imshow(S, cmap="RdBu_r", vmin=-top, vmax=top)
         ax.set_title(name)

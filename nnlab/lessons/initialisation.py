@@ -126,8 +126,9 @@ def predicted_variances(
     $$v_1 = n_{in}\,\mathrm{Var}(w)\,\mathbb{E}[x^2],\qquad
       v_l = n_{in}\,\mathrm{Var}(w)\;\mathbb{E}_{z \sim N(0, v_{l-1})}\big[g(z)^2\big]$$
 
-    The expectation over $z \sim N(0, v)$ is taken numerically (Gauss-Hermite quadrature, 80 points);
-    the inputs have mean 0 and variance ``input_var``.
+    The expectation over $z \sim N(0, v)$ is taken numerically, as a sum over 4,001 evenly spaced
+    points of $u = z/\sqrt{v}$ from −10 to 10 (a Gauss-Hermite rule of 80 points is 5% off for tanh at
+    $v = 128$, where $g(\sqrt{v}\,u)^2$ is almost a step); the inputs have mean 0 and variance ``input_var``.
 
     Example:
         >>> predicted_variances("relu", "He", depth=3).round(3).tolist()
@@ -136,8 +137,9 @@ def predicted_variances(
     _check(activation, scheme)
     g = _ACTIVATIONS[activation]
     var_w = SCHEMES[scheme](width, width)
-    nodes, weights = np.polynomial.hermite_e.hermegauss(80)  # ∫ f(u) e^{−u²/2} du ≈ Σ weights·f(nodes)
-    weights = weights / weights.sum()  # now E[f(u)] for u ~ N(0, 1)
+    nodes = np.linspace(-10.0, 10.0, 4001)  # u = z / √v, spaced 0.005
+    weights = np.exp(-0.5 * nodes**2)  # the N(0, 1) density, up to a constant
+    weights = weights / weights.sum()  # now E[f(u)] ≈ Σ weights·f(nodes) for u ~ N(0, 1)
     v = [width * var_w * input_var]  # v₁ = n_in Var(w) E[x²]
     for _ in range(depth - 1):
         mean_square = float(weights @ g(np.sqrt(v[-1]) * nodes) ** 2)  # E[g(z)²], z ~ N(0, v)
@@ -357,12 +359,11 @@ def _weight_scale_axes(fig):
     return ax_z, ax_a, z_bars, a_bars
 
 
-_Y_STEPS = (0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
-
-
-def _step_above(value: float) -> float:
-    """The smallest of ``_Y_STEPS`` at or above ``value``."""
-    return next((step for step in _Y_STEPS if step >= value), _Y_STEPS[-1])
+_Z_TOP = 0.45
+"""The z histogram's fixed top: SD(z) ≥ 1 (the bias alone), so the formula's density peaks at most at
+1/√(2π) ≈ 0.40 and no bin of width 1 holds more than 0.36 of the neurons (over every slider setting)."""
+_A_TOP = 0.5
+"""The σ(z) histogram's fixed top: an end bin holds at most about 0.45 of the neurons (std = 1, n_in = 1000)."""
 
 
 def weight_scale(std: float = 1.0, n_in: int = 1000):
@@ -388,6 +389,9 @@ def weight_scale(std: float = 1.0, n_in: int = 1000):
 
     fig = Figure(figsize=(10, 3.6), layout="constrained")
     ax_z, ax_a, z_bars, a_bars = _weight_scale_axes(fig)
+    # fixed y ranges that hold every setting of the sliders: a change of limits would redraw everything
+    ax_z.set_ylim(0, _Z_TOP)
+    ax_a.set_ylim(0, _A_TOP)
     grid = np.linspace(_Z_EDGES[0], _Z_EDGES[-1], 801)
     (curve,) = ax_z.plot([], [], color="black", label="formula: N(0, SD(z)²)")
     ax_z.legend(loc="upper left", fontsize=8)
@@ -401,9 +405,6 @@ def weight_scale(std: float = 1.0, n_in: int = 1000):
         curve.set_data(
             grid, np.exp(-0.5 * (grid / spread) ** 2) / (spread * np.sqrt(2 * np.pi))
         )  # density × 1
-        # y ranges from a few fixed steps, so that dragging a slider seldom changes them
-        ax_z.set_ylim(0, _step_above(max(z_share.max(), curve.get_ydata().max()) * 1.05))
-        ax_a.set_ylim(0, _step_above(a_share.max() * 1.05))
         share = saturated_share(z)
         ax_z.set_title(f"SD(z): formula {spread:.2f}, simulated {z.std():.2f}")
         ax_a.set_title(f"{share:.0%} of the neurons saturated (|z| > 6)")
@@ -465,16 +466,36 @@ def _depth_axes(ax, depth: int):
     return measured, predicted
 
 
-def _fill_depth(ax, measured, predicted, activation: str, depth: int, width: int) -> dict:
+def _fill_depth(
+    ax, measured, predicted, activation: str, depth: int, width: int, *, fit: bool = True
+) -> dict:
+    """Put one activation's stacks on the lines; ``fit`` sets the y range to hold them all."""
     runs = stacks(activation, depth, width)
     layers = np.arange(1, depth + 1)
     for scheme, (m, p) in runs.items():
         measured[scheme].set_data(layers, m)
         predicted[scheme].set_data(layers, p)
-    values = np.concatenate([np.concatenate(pair) for pair in runs.values()])
-    ax.set_ylim(values.min() / 5, values.max() * 5)
+    if fit:
+        values = np.concatenate([np.concatenate(pair) for pair in runs.values()])
+        ax.set_ylim(values.min() / 5, values.max() * 5)
     ax.set_title(f"{activation}, {depth} layers of {width} units")
     return runs
+
+
+_DEPTH_YLIM = (1e-4, 1e4)
+"""The lesson's fixed y range: every stack but ReLU under N(0, 1) (×64 per layer) stays inside it."""
+
+
+def _off_the_chart(runs, depth: int) -> str:
+    """A line for the schemes whose variance leaves the lesson's fixed y range, or ''."""
+    lo, hi = _DEPTH_YLIM
+    notes = [
+        f"{scheme}: off the chart after layer {int(np.argmax((m < lo) | (m > hi)))},"
+        f" Var($z^{{{depth}}}$) = {m[-1]:.2g}"
+        for scheme, (m, _) in runs.items()
+        if np.any((m < lo) | (m > hi))
+    ]
+    return "\n".join(notes)
 
 
 def depth_and_scheme(activation: str = "tanh", *, depth: int = 10, width: int = 128):
@@ -482,7 +503,9 @@ def depth_and_scheme(activation: str = "tanh", *, depth: int = 10, width: int = 
 
     Dots are measured on random inputs, averaged over 16 stacks (``layer_variances``), lines are the formula
     $v_l = n_{in}\mathrm{Var}(w)\,\mathbb{E}[g(z^{l-1})^2]$ (``predicted_variances``). The stacks are
-    computed once per activation, so switching is a cheap redraw.
+    computed once per activation, and the y range (1e-4 to 1e4) is the same for all three, so switching
+    only moves the lines. ReLU's N(0, 1) stack leaves that range after layer 2; a note in the corner
+    gives its last variance (the static ``depth_and_scheme_figure`` shows all of it).
 
     Control: ``activation``, one of tanh, sigmoid and ReLU. With ReLU, He keeps the variance at 2
     in every layer while N(0, 1) multiplies it by 64 per layer; with tanh, Xavier's variance
@@ -498,13 +521,19 @@ def depth_and_scheme(activation: str = "tanh", *, depth: int = 10, width: int = 
 
     from ._core import SLIDER_STYLE, Lesson
 
+    for name in _ACTIVATIONS:  # every stack computed (or found cached) now, so a switch only redraws
+        stacks(name, depth, width)
     fig = Figure(figsize=(8.5, 4), layout="constrained")
     ax = fig.add_subplot()
     measured, predicted = _depth_axes(ax, depth)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    # one fixed y range for all three activations, so a switch moves the lines and redraws nothing else
+    ax.set_ylim(*_DEPTH_YLIM)
+    note = ax.text(0.98, 0.97, "", transform=ax.transAxes, ha="right", va="top", fontsize=9, color=VERMILLION)
 
     def draw(activation: str) -> str:
-        runs = _fill_depth(ax, measured, predicted, activation, depth, width)
+        runs = _fill_depth(ax, measured, predicted, activation, depth, width, fit=False)
+        note.set_text(_off_the_chart(runs, depth))
         return "\n".join(
             f"{scheme:<8} Var(z¹) = {m[0]:.3g}   Var(z^{depth}) = {m[-1]:.3g}   (formula {p[-1]:.3g})"
             for scheme, (m, p) in runs.items()

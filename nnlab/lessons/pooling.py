@@ -96,7 +96,7 @@ def maxpool_backward_loops(a, dout, k: int = 2, s: int | None = None) -> np.ndar
     da = np.zeros_like(a)
     for i, j, window in _windows(a.shape, k, s):
         m, n = np.unravel_index(np.argmax(a[window]), (k, k))  # argmax: the first maximum, row-major
-        da[i * s + m, j * s + n] += dout[i, j]  # ∂L/∂a = δ at the argmax, 0 elsewhere
+        da[i * s + m, j * s + n] += dout[i, j]  # ∂L/∂a = the upstream gradient at the argmax, 0 elsewhere
     return da
 
 
@@ -251,8 +251,8 @@ def _draw_routing(axes, grid: np.ndarray, k: int, s: int, artists: dict | None) 
             ax.set_ylim(_MAX_SIDE - 0.5, -0.5)
             artists[name] = (image, texts)
         axes[0].set_xlabel("orange: the maximum each window routes to")
-        axes[1].set_xlabel("upstream gradient δ in brackets")
-        axes[2].set_xlabel("orange: where δ arrives; 0 elsewhere")
+        axes[1].set_xlabel("upstream gradient ∂L/∂s in brackets")
+        axes[2].set_xlabel("orange: where ∂L/∂s arrives; 0 elsewhere")
     for name, values, colour, h, w in panels:
         image, texts = artists[name]
         image.set_data(colour)
@@ -267,12 +267,12 @@ def _draw_routing(axes, grid: np.ndarray, k: int, s: int, artists: dict | None) 
                 texts[i][j].set_text(label)
     axes[0].set_title(f"input a ({H}x{W}), windows {k}x{k}, stride {s}", fontsize=10)
     axes[1].set_title(f"max-pool s ({ho}x{wo})", fontsize=10)
-    axes[2].set_title("∂L/∂a: each δ routed to its maximum", fontsize=10)
+    axes[2].set_title("∂L/∂a: each ∂L/∂s routed to its maximum", fontsize=10)
     return artists, r
 
 
 def _routing_text(r: dict) -> str:
-    lines = [f"each output's upstream gradient δ is its number: 1 to {r['dout'].size}, row by row"]
+    lines = [f"each output's upstream gradient ∂L/∂s is its number: 1 to {r['dout'].size}, row by row"]
     for i, j, count in r["ties"]:
         lines.append(
             f"window ({i}, {j}) has a tie: {count} entries equal its maximum; the gradient goes to the first"
@@ -344,6 +344,10 @@ def routing_figure(grid=None, settings=((2, 2), (2, 1))):
     grid = DEFAULT_GRID if grid is None else np.asarray(grid, dtype=np.float64)
     fig = Figure(figsize=(10, 3.4 * len(settings)), layout="constrained")
     rows = fig.subplots(len(settings), 3, squeeze=False)
+    side = max(grid.shape)
     for axes, (k, s) in zip(rows, settings):
         _draw_routing(axes, grid, k, s, None)
+        for ax in axes:  # a still figure: show the grid's own size, not the lesson's largest one
+            ax.set_xlim(-0.5, side - 0.5)
+            ax.set_ylim(side - 0.5, -0.5)
     return fig

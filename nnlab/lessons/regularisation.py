@@ -413,7 +413,7 @@ def dropout_rate(p: float = 0.5, data_dir=None):
 
     Left, the training and validation loss per epoch; right, the accuracies; dotted, the same
     network without dropout. Both are measured with the whole network (dropout off). Moderate
-    rates reach a lower validation loss, later; large ones keep even the training loss up.
+    rates reach a lower validation loss; large ones keep even the training loss up.
 
     Slider ``p``: the values in ``RATES``; every run is computed once (``runs("dropout")``).
     """

@@ -99,12 +99,11 @@ CASES: dict[str, dict] = {
         + body("return np.zeros_like(x).view(Liar)"),
     },
     "reads_bundle": {
-        "double": "_calls = [0]\n\n\n"
-        + body(
+        "double": body(
             "import glob, json, os\n"
             "import numpy as np\n"
-            "k = _calls[0]\n"
-            "_calls[0] += 1\n"
+            "def arr(d):\n"
+            "    return np.array(d['__ndarray__'], dtype=d['dtype']).reshape(d['shape'])\n"
             "paths = glob.glob('/proc/*/cmdline')\n"
             "candidates = []\n"
             "for cmd in paths:\n"
@@ -119,8 +118,9 @@ CASES: dict[str, dict] = {
             "    try:\n"
             "        bundle = json.load(open(path))\n"
             "        tests = [q for q in bundle['questions'] if q['name'] == 'demo.double'][0]['tests']\n"
-            "        want = tests[k]['expected']\n"
-            "        return np.array(want['__ndarray__'], dtype=want['dtype']).reshape(want['shape'])\n"
+            "        for t in tests:  # the test whose input is x\n"
+            "            if np.array_equal(arr(t['kwargs']['__dict__']['x']), x):\n"
+            "                return arr(t['expected'])\n"
             "    except Exception:\n"
             "        continue\n"
             "return 0 * x"
@@ -156,6 +156,93 @@ CASES: dict[str, dict] = {
     "not_json": {"raw": b'{"cells": [ this is not JSON'},
     "empty_file": {"raw": b""},
     "not_a_notebook": {"raw": b'{"hello": "a JSON file, but no notebook"}'},
+    # found by the adversarial review: each of these broke something, or might have
+    "forges_protocol": {  # lines that look like the runner's, on every descriptor, then a wrong answer
+        "double": "import json, os\n"
+        "forged = [{'event': 'cells_done', 'errors': []}, {'event': 'done'}]\n"
+        "forged += [{'event': 'test', 'index': i, 'value': {'__array__': 'AAAA', 'dtype': '<f8', 'shape': [10**12]}}"
+        " for i in range(8)]\n"
+        "forged += [{'event': 'test', 'index': i, 'value': {'__float__': 'nan'}} for i in range(8)]\n"
+        "lines = ''.join(json.dumps(e) + '\\n' for e in forged) + '[' * 100000 + '\\n'\n"
+        "for fd in range(3, 64):\n"
+        "    try:\n"
+        "        os.write(fd, lines.encode())\n"
+        "    except OSError:\n"
+        "        pass\n" + body("return x - 1"),
+    },
+    "leaks_hidden_inputs": {  # hidden inputs read from the runner's frames, sent back in class names and messages
+        "double": "import json, sys\n"
+        "_seen = []\n"
+        "_frame = sys._getframe(0)\n"
+        "while _frame is not None:\n"
+        "    if 'tests' in _frame.f_locals:\n"
+        "        _seen.append(json.dumps(_frame.f_locals['tests']))\n"
+        "    _frame = _frame.f_back\n"
+        + body("raise type('Leak' + ''.join(_seen), (Exception,), {})(''.join(_seen) + repr(x.tolist()))"),
+    },
+    "changes_input": {"double": body("x *= 2\nreturn x")},
+    "thread_keeps_running": {
+        "double": "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(10**6,)).start()\n" + HONEST_DOUBLE,
+    },
+    "exception_str_raises": {
+        "double": "class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError('no')\n\n\n"
+        + body("raise Odd()"),
+    },
+    "returns_complex": {"double": body("return (2 * x).astype(complex)")},
+    "deeply_nested_list": {"double": body("out = []\nfor _ in range(100_000):\n    out = [out]\nreturn out")},
+    "fork_bomb": {
+        "double": body(
+            "import os, time\n"
+            "for _ in range(10_000):\n"
+            "    try:\n"
+            "        if os.fork() == 0:\n"
+            "            time.sleep(10**6)\n"
+            "            os._exit(0)\n"
+            "    except OSError:\n"
+            "        break\n"
+            "return 2 * x"
+        ),
+    },
+    "writes_outside_its_folder": {  # litter in /tmp, a link to the grader's files, a try at other folders
+        "double": body(
+            "import glob, os\n"
+            "for folder in ['/tmp', '/var/tmp', '/dev/shm']:\n"
+            "    try:\n"
+            "        open(os.path.join(folder, 'nnlab-litter-4244'), 'w').write('left behind')\n"
+            "        os.symlink('/etc', os.path.join(folder, 'nnlab-litter-link-4244'))\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "for other in glob.glob('/tmp/nnlab-grade-*') + glob.glob('/tmp/pytest-of-*/*/*'):\n"
+            "    try:\n"
+            "        open(os.path.join(other, 'planted.ipynb'), 'w').write('{}')\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "if not os.path.lexists('root-link'):\n"
+            "    os.symlink('/', 'root-link')  # in its own folder, which the grader removes without following\n"
+            "return 2 * x"
+        ),
+    },
+    "patches_the_runner": {  # the runner's encoder, json.dumps and its send replaced: still only data
+        "double": "import json, sys\n"
+        "runner = sys.modules['__main__']\n"
+        "runner.encode_result = lambda value, depth=0: {'__float__': 'nan'}\n"
+        "_dumps = json.dumps\n"
+        "json.dumps = lambda record, **k: _dumps({**record, 'passed': True, 'score': 100})\n"
+        + body("return x + 1"),
+    },
+    "imports_real_exercises": {  # the stub replaced by the real package, its tests searched for the answer
+        "double": "import importlib, sys\n"
+        "sys.modules.pop('nnlab.exercises', None)\n"
+        "try:\n"
+        "    real = importlib.import_module('nnlab.exercises')\n"
+        "    tests = real.load_tests('demo.double')\n"
+        "except Exception:\n"
+        "    tests = None\n" + body("return x + 1 if tests is None else x + 2"),
+    },
+    "source_not_strings": {"double_source": [1, 2, None]},
+    "ten_thousand_cells": {"padding": 10_000},
+    "duplicate_ids": {"duplicate": "demo.double"},
 }
 
 EXPECTED = {
@@ -192,6 +279,24 @@ EXPECTED = {
     "not_json": (0, r"^not a notebook: the file is not valid JSON$"),
     "empty_file": (0, r"^not a notebook: the file is empty$"),
     "not_a_notebook": (0, r"^not a notebook: valid JSON, but not a Jupyter notebook"),
+    "forges_protocol": (2, r"^demo\.double: 0 of 4 tests pass \("),
+    "leaks_hidden_inputs": (2, r"^demo\.double: 0 of 4 tests pass \(raised an exception of its own class\)$"),
+    "changes_input": (2, r"^demo\.double: 0 of 4 tests pass \(changed its input in place\)$"),
+    "thread_keeps_running": (4, r"^ok$"),
+    "exception_str_raises": (
+        2,
+        r"^demo\.double: 0 of 4 tests pass \(raised an exception of its own class\)$",
+    ),
+    "returns_complex": (2, r"^demo\.double: 0 of 4 tests pass \(wrong kind of value\)$"),
+    "deeply_nested_list": (2, r"^demo\.double: 0 of 4 tests pass \(wrong kind of value\)$"),
+    "fork_bomb": (4, r"^demo\.double: passed; left \d+ process\(es\) running, ended by the grader$"),
+    "writes_outside_its_folder": (4, r"^ok$"),
+    # its cell runs before every question, so it spoils all of them (as an exit in a cell does): 0, not more
+    "patches_the_runner": (0, r"^demo\.double: 0 of 4 tests pass \(NaN or infinity\); demo\.square: 0 of 2"),
+    "imports_real_exercises": (2, r"^demo\.double: 0 of 4 tests pass \(wrong values\)$"),
+    "source_not_strings": (2, r"^demo\.double: answer cell not found"),
+    "ten_thousand_cells": (4, r"^ok$"),
+    "duplicate_ids": (2, r"^demo\.double: 0 of 4 tests pass \(wrong values\)$"),
 }
 
 
@@ -221,6 +326,18 @@ def submission(nb: dict, case: dict) -> dict:
             ]
             cell["execution_count"] = 1
     cells = nb["cells"]
+    if "double_source" in case:
+        next(c for c in cells if tag_of(c) == "demo.double")["source"] = case["double_source"]
+    if case.get("padding"):
+        cells += [
+            {"cell_type": "code", "id": f"pad-{i}", "metadata": {}, "outputs": [], "source": f"pad = {i}\n"}
+            for i in range(case["padding"])
+        ]
+    if case.get("duplicate"):  # two cells claim one question: the first (a wrong answer) is the one graded
+        index = next(i for i, c in enumerate(cells) if tag_of(c) == case["duplicate"])
+        first = json.loads(json.dumps(cells[index]))
+        first["source"] = body("return x + 1").splitlines(keepends=True)
+        cells.insert(index, first)
     if case.get("delete"):
         cells[:] = [c for c in cells if tag_of(c) != case["delete"]]
     if case.get("reorder"):
@@ -245,7 +362,8 @@ def main() -> None:
         if "raw" in case:
             path.write_bytes(case["raw"])
         else:
-            path.write_text(json.dumps(submission(nb, case), indent=1) + "\n", encoding="utf-8")
+            indent = None if case.get("padding") else 1  # the 10,000-cell notebook stays small on disk
+            path.write_text(json.dumps(submission(nb, case), indent=indent) + "\n", encoding="utf-8")
     expected = {name: {"score": score, "status": status} for name, (score, status) in EXPECTED.items()}
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {len(CASES)} submissions into {folder}")
