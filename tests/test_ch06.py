@@ -3,13 +3,18 @@ forms, cross-validation, bagging, augmentation, the adversarial example, and the
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST
 
 from nnlab import gradcheck
 from nnlab import np_nn as nn
+from nnlab.lessons import initialisation as ini
 from nnlab.lessons import regularisation as reg
+
+# The real MNIST test set beside the repository, where the book is developed (absent on a user's machine).
+SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
 
 # ----------------------------------------------------------------------------- 6.1 the five-input table
@@ -72,6 +77,18 @@ def test_train_regularises_the_weights_and_not_the_biases():
     for name, w in net.params.items():
         np.testing.assert_allclose(run.net.params[name], w, rtol=1e-5, atol=1e-7)
     assert np.any(run.net.params["0.b"] != 0)  # the biases did move, without decay
+
+
+def test_train_runs_numpy_on_one_blas_thread_and_gives_it_back():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    with ini.one_blas_thread():
+        inside = [
+            pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"
+        ]
+    after = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+    assert inside and all(threads == 1 for threads in inside)
+    assert after == before  # the caller's setting is back
 
 
 # ----------------------------------------------------------------------------- 6.4, 6.5 validation

@@ -184,3 +184,5 @@ def test_static_routing_figure_has_both_strides():
         "input a (4x4), windows 2x2, stride 2" in titles and "input a (4x4), windows 2x2, stride 1" in titles
     )
     assert "max-pool s (3x3)" in titles
+    assert all(ax.get_xlim() == (-0.5, 3.5) for ax in fig.axes)  # the 4x4 grid fills its panel
+    assert "∂L/∂a: each ∂L/∂s routed to its maximum" in titles  # the book's notation: no δ for ∂L/∂s

@@ -59,7 +59,8 @@ for label, std in (("N(0, 1)", 1.0), ("N(0, 1/1000)", 1000**-0.5)):
 
 # %% [markdown]
 # The formula and the simulation agree to within 2%, and the difference is real: 77% of the N(0, 1)
-# neurons start saturated, none of the scaled ones do. The bias keeps its N(0, 1) here; it is now the
+# neurons start saturated (the normal distribution's tail, $P(|z| > 6)$ for $\mathrm{SD}(z) = 22.4$,
+# gives 79%), none of the scaled ones do. The bias keeps its N(0, 1) here; it is now the
 # largest single term of $\mathrm{Var}(z)$, which is fine, since 1.5 is a comfortable variance for a sigmoid.
 #
 # The general rule behind both numbers: with $n$ inputs $x_i$ and independent weights of mean 0,
@@ -118,19 +119,20 @@ for init in ("normal", "scaled_normal"):
     net = digit_net(init)
     W_start = net.params["0.W"].copy()
     start_scores[init] = net(data.X_val).std()  # the spread of the 10 output scores before training
-    histories[init] = nn.fit(
-        net,
-        nn.CrossEntropyLoss(),
-        nn.optim.SGD(net, lr=0.2),
-        data.X_train,
-        data.y_train,
-        epochs=10,
-        batch_size=50,
-        validation=(data.X_val, data.y_val),
-        rng=0,
-        progress=False,
-        diagnostics=False,
-    )
+    with ini.one_blas_thread():  # small matrices train faster on one core (same numbers)
+        histories[init] = nn.fit(
+            net,
+            nn.CrossEntropyLoss(),
+            nn.optim.SGD(net, lr=0.2),
+            data.X_train,
+            data.y_train,
+            epochs=10,
+            batch_size=50,
+            validation=(data.X_val, data.y_val),
+            rng=0,
+            progress=False,
+            diagnostics=False,
+        )
     change = net.params["0.W"] - W_start  # Δw of every first-layer weight, summed over training
     movement[init] = (np.linalg.norm(change), np.linalg.norm(change) / np.linalg.norm(W_start))
 
@@ -272,10 +274,15 @@ print(f"loss {rand.losses[0]:.3f} -> {rand.losses[-1]:.3f}")
 ini.symmetry_diagram(equal)
 
 # %% [markdown]
-# From the equal start, the four rows are still identical after 2,000 steps, and the loss is stuck at
-# 0.48: one hidden unit cannot compute XOR, and four copies of it cannot either. From the random
-# start the rows have become different features and the loss has fallen to 0.003. The random draw is there to **break the symmetry**; its scale (section 5.1) is
-# there to avoid saturation.
+# From the equal start, the four rows are still identical after 2,000 steps, and the loss is stuck near
+# 0.48: one hidden unit cannot compute XOR, and four copies of it cannot either. We can even say where it
+# is stuck. The unit's two input weights stay equal too (the data treat $x_1$ and $x_2$ alike), so the
+# output depends only on $x_1 + x_2$, and monotonically: the targets 0, 1, 0 for the sums 0, 1, 2 cannot
+# all be met. At best it answers 0 for (0, 0) and $2/3$ for the other three inputs, two of whose targets
+# are 1 (or the mirror image: 0 for (1, 1)), a loss of $(2\ln\frac32 + \ln 3)/4 \approx 0.477$, which it creeps towards.
+# From the random start the rows have become different features and the loss has fallen to 0.003.
+# The random draw is there to **break the symmetry**; its scale (section 5.1) is there to avoid
+# saturation.
 #
 # ## 5.5 And the biases?
 #

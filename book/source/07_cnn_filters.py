@@ -285,8 +285,8 @@ fig
 print("trained: p(7) =", f"{proba[7]:.3f}", " most probable class:", int(np.argmax(proba)))
 
 # %% [markdown]
-# With two 3×3 filters, two 3×3×2 ones and a 2×2 pool, the toy network classifies about 94% of the 2,000 test digits
-# right, and it is now sure about the 7.
+# With two 3×3 filters, two 3×3×2 ones and a 2×2 pool, the toy network classifies about 94% of the 2,000
+# test digits right, and it is now sure about the 7.
 #
 # ## 7.6 Filters a network learns
 #

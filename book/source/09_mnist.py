@@ -200,7 +200,9 @@ mnist.confusion_figure(C_lenet, "LeNet-5 on the test digits")
 # times). With `FULL = True` this notebook trains
 # on all 60,000 training images with the settings of the literature: Nielsen's book reports about 98% for a
 # 784-100-10 network with cross-entropy and L2 regularisation after 30 epochs, and LeCun et al. about 99% for
-# LeNet-5. Expect several minutes on a laptop's CPU for the MLP, and longer for LeNet-5 without a GPU.
+# LeNet-5. Expect minutes for each on a laptop's CPU: scaled up from the quick runs on a 2-core machine,
+# about 4 to 7 minutes for the MLP and 3 or more for LeNet-5 (its time depends most on PyTorch's threads);
+# a GPU shortens LeNet-5's.
 
 # %%
 # NBVAL_CHECK_OUTPUT

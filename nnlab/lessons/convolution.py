@@ -51,8 +51,9 @@ PRESETS: dict[str, np.ndarray] = {
     "horizontal edge": np.array([[-1.0, -1.0, -1.0], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]),
     "sharpen": np.array([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]),
 }
-"""The filter playground's 3x3 presets. The edge filters answer positively where the image gets
-brighter from left to right (vertical edge) or from top to bottom (horizontal edge)."""
+"""The filter playground's 3x3 presets. The edge filters answer positively where the pixel values rise
+from left to right (vertical edge) or from top to bottom (horizontal edge): on a digit, whose values are
+its ink, the side of a stroke where the ink begins."""
 
 
 # ----------------------------------------------------------------------------- the formulas

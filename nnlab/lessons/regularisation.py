@@ -26,7 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..data import OVERFIT_W, TRUE_W, batches, overfitting_table
-from .initialisation import real_digits
+from .initialisation import one_blas_thread, real_digits
 
 __all__ = [
     "LAMBDAS",
@@ -62,6 +62,7 @@ BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, GREY = (
     "#56B4E9",
     "#999999",
 )
+
 
 LAMBDAS = (0.0, 1.0, 3.0, 10.0, 30.0)
 """The regularisation strengths λ the ``weight_decay`` lesson has runs for."""
@@ -158,21 +159,22 @@ def train(
     loss, rng = nn.CrossEntropyLoss(), np.random.default_rng(seed)
     step = l1_step if l1 else l2_step
     curves = np.zeros((epochs, 4))
-    for epoch in range(epochs):
-        net.train()
-        for xb, yb in batches(X_train, y_train, batch_size, rng):
-            loss(net(xb), yb)
-            net.backward(loss.backward())
-            for name, w in net.params.items():
-                if name.endswith("W"):
-                    step(w, net.grads[name], lr, lam, n)  # weights: regularised
-                else:
-                    w -= lr * net.grads[name]  # biases: b ← b − η ∂C₀/∂b, not regularised
-        net.eval()
-        for column, (X, y) in enumerate(((X_train, y_train), (X_val, y_val))):
-            out = net(X)
-            curves[epoch, column] = loss(out, y)
-            curves[epoch, 2 + column] = np.mean(out.argmax(axis=1) == y)
+    with one_blas_thread():  # small matrices: a second BLAS thread only slows them down
+        for epoch in range(epochs):
+            net.train()
+            for xb, yb in batches(X_train, y_train, batch_size, rng):
+                loss(net(xb), yb)
+                net.backward(loss.backward())
+                for name, w in net.params.items():
+                    if name.endswith("W"):
+                        step(w, net.grads[name], lr, lam, n)  # weights: regularised
+                    else:
+                        w -= lr * net.grads[name]  # biases: b ← b − η ∂C₀/∂b, not regularised
+            net.eval()
+            for column, (X, y) in enumerate(((X_train, y_train), (X_val, y_val))):
+                out = net(X)
+                curves[epoch, column] = loss(out, y)
+                curves[epoch, 2 + column] = np.mean(out.argmax(axis=1) == y)
     return Run(curves[:, 0], curves[:, 1], curves[:, 2], curves[:, 3], net.params["0.W"].copy(), net)
 
 
