@@ -256,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"float64 is {np32 / rate['nnlab.np_nn float64 (fit)']:.2f}x slower than float32 (target <= 2.5)")
     if n_slow:
-        print(f"vectorised is {np32 / rate['per-example loop float32']:.1f}x faster than the per-example loop")
+        print(
+            f"vectorised is {np32 / rate['per-example loop float32']:.1f}x faster than the per-example loop"
+        )
     return 0
 
 
