@@ -278,6 +278,11 @@ def _settle_after_burst(page) -> str:
     if not seen["keys"] or not seen["images"]:
         return f"burst of {BURST} keys: no figure update seen"
     settle = seen["images"][-1] - seen["keys"][-1]
+    if settle < 0:  # the slider reached its end before the last presses, which then changed nothing
+        return (
+            f"settled before the last of {BURST} key presses (the slider reached its end;"
+            f" {len(seen['images'])} figure updates)"
+        )
     return f"settle after {BURST} key presses {settle:.0f} ms ({len(seen['images'])} figure updates)"
 
 
