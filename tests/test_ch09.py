@@ -134,3 +134,32 @@ def test_the_benchmarks_shifted_digits_keep_their_ink():
     for shifted in moved[:, 0]:
         rows, cols = np.nonzero(shifted)
         assert 0 <= rows.min() <= 4 and 27 <= rows.max() <= 31 and 0 <= cols.min() <= 4
+
+
+def test_mistakes_are_ordered_most_confident_first():
+    proba = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.6, 0.4]])
+    y = np.array([0, 0, 0, 1])  # examples 1, 2 and 3 are wrong, with confidence 0.7, 0.8, 0.6
+    assert mnist.mistakes(proba, y).tolist() == [2, 1, 3]
+
+
+def test_mistakes_browser_shows_the_kth_mistake_and_its_probabilities():
+    rng = np.random.default_rng(0)
+    X = rng.random((20, 8, 8))  # 8x8, as the fallback digits
+    y = rng.integers(0, 10, 20)
+    proba = rng.dirichlet(np.ones(10), size=20)
+    order = mnist.mistakes(proba, y)
+    lesson = mnist.mistakes_browser(X, y, proba)
+    image, bars = lesson.figure.axes[0].images[0], lesson.figure.axes[1].patches
+    for k in (0, len(order) - 1):
+        lesson.set(k=k)
+        i = order[k]
+        np.testing.assert_array_equal(image.get_array(), X[i])
+        np.testing.assert_allclose([bar.get_height() for bar in bars], proba[i])
+        assert f"y = {y[i]}, ŷ = {proba[i].argmax()}" in lesson.figure.axes[0].get_title()
+    assert lesson.sliders["k"].max == len(order) - 1
+
+
+def test_mistakes_browser_says_when_there_is_nothing_to_show():
+    proba = np.eye(3)
+    with pytest.raises(ValueError, match="no mistakes"):
+        mnist.mistakes_browser(np.zeros((3, 8, 8)), np.arange(3), proba)

@@ -151,6 +151,18 @@ mnist.worst_figure(X_test, y_test, proba_mlp, k=8)
 # Several of these are hard for people too; others show that the MLP judges pixels, not strokes: a digit
 # drawn thicker, smaller or off-centre moves its ink onto other inputs.
 #
+# The slider below steps through every mistake, ordered by how sure the network was of its wrong answer
+# $\hat y$: the first is the one it was surest of. The bars show all ten probabilities, the right class $y$
+# in green and the answer $\hat y$ in vermillion; moving right, the wrong answers get less and less sure.
+
+# %%
+browser = mnist.mistakes_browser(X_test, y_test, proba_mlp)
+browser.figure  # the most confident mistake, as a still figure
+
+# %%
+browser  # move the slider to step through the mistakes
+
+# %% [markdown]
 # ## 9.4 LeNet-5 with the PyTorch twin
 #
 # A convolutional network looks at strokes wherever they are. LeNet-5 (LeCun et al., 1998; chapter 7 counted

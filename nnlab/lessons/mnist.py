@@ -27,6 +27,8 @@ __all__ = [
     "book_mnist",
     "confusion_figure",
     "confusion_matrix",
+    "mistakes",
+    "mistakes_browser",
     "pad_to_32",
     "train_live",
     "worst_classified",
@@ -126,6 +128,66 @@ def worst_classified(proba: np.ndarray, y: np.ndarray, k: int = 8) -> np.ndarray
     """
     p_true = np.asarray(proba)[np.arange(len(y)), np.asarray(y)]  # the probability of the right class
     return np.argsort(p_true, kind="stable")[:k]
+
+
+def mistakes(proba: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """The indices of the misclassified examples, the most confident mistake first.
+
+    Confidence is the probability the network gave its (wrong) answer ŷ = arg max.
+
+    Shapes: proba (n, K), y (n,) -> (m,), m = the number of mistakes.
+    """
+    proba, y = np.asarray(proba), np.asarray(y)
+    y_hat = proba.argmax(axis=1)  # the network's answer
+    wrong = np.flatnonzero(y_hat != y)
+    return wrong[np.argsort(-proba[wrong, y_hat[wrong]], kind="stable")]
+
+
+def mistakes_browser(X: np.ndarray, y: np.ndarray, proba: np.ndarray):
+    r"""Lesson: step through the network's mistakes, the most confident first: the digit and its 10 probabilities.
+
+    The slider k picks the k-th mistake of ``mistakes(proba, y)``; the figure shows the image and a bar
+    per class, the true class y in green and the answer ŷ in vermillion.
+
+    Shapes: X (n, H, W) or (n, 1, H, W), y (n,), proba (n, K).
+
+    Chapter: 9, a first network on MNIST.
+    """
+    from matplotlib.figure import Figure
+
+    from .._checks import fail
+    from ._core import Lesson, int_slider
+
+    X = np.asarray(X).reshape(len(y), *np.asarray(X).shape[-2:])
+    y, proba = np.asarray(y), np.asarray(proba)
+    order = mistakes(proba, y)
+    if len(order) == 0:
+        raise fail("mistakes_browser", "found no mistakes to show: every example is classified right.")
+    classes = proba.shape[1]
+    fig = Figure(figsize=(7.0, 3.0), layout="constrained")
+    ax_img, ax_bar = fig.subplots(1, 2, width_ratios=[1, 1.6])
+    image = ax_img.imshow(X[order[0]], cmap="gray_r", vmin=0, vmax=max(1.0, float(X.max())))
+    ax_img.set_xticks([])
+    ax_img.set_yticks([])
+    bars = ax_bar.bar(range(classes), np.zeros(classes), color="#BBBBBB")
+    ax_bar.set_ylim(0, 1)
+    ax_bar.set_xticks(range(classes))
+    ax_bar.set_xlabel("class")
+    ax_bar.set_ylabel("probability")
+
+    def draw(k: int) -> str:
+        i = order[k]  # the k-th most confident mistake
+        p, y_hat = proba[i], int(proba[i].argmax())
+        image.set_data(X[i])
+        for c, bar in enumerate(bars):
+            bar.set_height(p[c])
+            bar.set_color(VERMILLION if c == y_hat else GREEN if c == y[i] else "#BBBBBB")
+        ax_img.set_title(f"test image {i}: y = {y[i]}, ŷ = {y_hat}")
+        ax_bar.set_title(f"p(ŷ = {y_hat}) = {p[y_hat]:.2f}, p(y = {y[i]}) = {p[y[i]]:.2f}")
+        return f"mistake {k + 1} of {len(order)}"
+
+    sliders = {"k": int_slider("k-th mistake", 0, 0, len(order) - 1)}
+    return Lesson(sliders, fig, draw, title="The network's mistakes, the most confident first")
 
 
 def confusion_figure(C: np.ndarray, title: str = "Confusion matrix"):
