@@ -40,6 +40,17 @@ import numpy as np
 __all__ = ["Lesson", "float_slider", "int_slider"]
 
 SLIDER_STYLE = {"description_width": "initial"}
+
+# The Okabe-Ito colours (safe for colour-blind readers) every lesson draws with.
+BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, GREY = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#E69F00",
+    "#CC79A7",
+    "#56B4E9",
+    "#999999",
+)
 PNG_COMPRESS_LEVEL = 1
 """zlib level of the lessons' PNGs: level 1, rows unfiltered, is 2.5-4 times faster than ``savefig``'s PNG."""
 

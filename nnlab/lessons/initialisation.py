@@ -48,14 +48,7 @@ __all__ = [
     "z_spread",
 ]
 
-BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#E69F00",
-    "#CC79A7",
-    "#56B4E9",
-)
+from ._core import BLUE, GREEN, ORANGE, PURPLE, SKY, VERMILLION  # noqa: F401 (the lessons' shared colours)
 
 SATURATED_Z = 6.0
 r"""$|z| > 6$: where $\sigma'(z) < 0.0025$, 1% of its peak $\sigma'(0) = 1/4$ (the threshold ``fit`` warns at)."""

@@ -53,16 +53,7 @@ __all__ = [
     "weight_decay_figure",
 ]
 
-BLUE, VERMILLION, GREEN, ORANGE, PURPLE, SKY, GREY = (
-    "#0072B2",
-    "#D55E00",
-    "#009E73",
-    "#E69F00",
-    "#CC79A7",
-    "#56B4E9",
-    "#999999",
-)
-
+from ._core import BLUE, GREEN, GREY, ORANGE, PURPLE, SKY, VERMILLION  # noqa: F401 (the lessons' shared colours)
 
 LAMBDAS = (0.0, 1.0, 3.0, 10.0, 30.0)
 """The regularisation strengths λ the ``weight_decay`` lesson has runs for."""
