@@ -163,3 +163,8 @@ def test_mistakes_browser_says_when_there_is_nothing_to_show():
     proba = np.eye(3)
     with pytest.raises(ValueError, match="no mistakes"):
         mnist.mistakes_browser(np.zeros((3, 8, 8)), np.arange(3), proba)
+
+
+def test_mistakes_browser_names_mismatched_inputs():
+    with pytest.raises(ValueError, match=r"expected images X \(n, H, W\).*got X \(5, 8, 8\), y \(4,\)"):
+        mnist.mistakes_browser(np.zeros((5, 8, 8)), np.zeros(4, dtype=int), np.full((5, 10), 0.1))

@@ -158,8 +158,15 @@ def mistakes_browser(X: np.ndarray, y: np.ndarray, proba: np.ndarray):
     from .._checks import fail
     from ._core import Lesson, int_slider
 
-    X = np.asarray(X).reshape(len(y), *np.asarray(X).shape[-2:])
-    y, proba = np.asarray(y), np.asarray(proba)
+    X, y, proba = np.asarray(X), np.asarray(y), np.asarray(proba)
+    if X.ndim not in (3, 4) or y.ndim != 1 or proba.ndim != 2 or not len(X) == len(y) == len(proba):
+        raise fail(
+            "mistakes_browser",
+            "expected images X (n, H, W), labels y (n,) and probabilities proba (n, K) for the same n;"
+            f" got X {X.shape}, y {y.shape}, proba {proba.shape}.",
+            "Pass the test images, their labels and the network's softmax outputs for them.",
+        )
+    X = X.reshape(len(y), *X.shape[-2:])
     order = mistakes(proba, y)
     if len(order) == 0:
         raise fail("mistakes_browser", "found no mistakes to show: every example is classified right.")
